@@ -1,0 +1,64 @@
+package clientcertificate
+
+import (
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	caddy.RegisterModule(Matcher{})
+}
+
+// Matcher matches requests whose TLS client certificate satisfies the
+// policy. A request that does not satisfy it simply does not match; TLS
+// early data is answered 425 Too Early, since the client is not yet
+// authenticated. On a match it sets the same placeholders as the handler.
+type Matcher struct {
+	Policy
+
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Matcher) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.matchers.client_certificate",
+		New: func() caddy.Module { return new(Matcher) },
+	}
+}
+
+// Provision compiles the policy.
+func (m *Matcher) Provision(ctx caddy.Context) error {
+	m.logger = ctx.Logger()
+	return m.Policy.Provision(ctx)
+}
+
+// Match returns true if r satisfies the policy.
+//
+// Deprecated: use MatchWithError.
+func (m *Matcher) Match(r *http.Request) bool {
+	ok, _ := m.MatchWithError(r)
+	return ok
+}
+
+// MatchWithError returns true if r satisfies the policy.
+func (m *Matcher) MatchWithError(r *http.Request) (bool, error) {
+	d := m.Evaluate(r.TLS)
+	recordDecision(r, d)
+	logDecision(m.logger, "matcher", r, d)
+	if d.Reason == ReasonEarlyData {
+		return false, caddyhttp.Error(http.StatusTooEarly, DenyError{Reason: d.Reason})
+	}
+	return d.Allowed, nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner                 = (*Matcher)(nil)
+	_ caddy.Validator                   = (*Matcher)(nil)
+	_ caddyhttp.RequestMatcherWithError = (*Matcher)(nil)
+)

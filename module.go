@@ -1,0 +1,167 @@
+package clientcertificate
+
+import (
+	"net/http"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler allows a request only when the TLS client certificate satisfies
+// the policy; otherwise it returns a 403 error (425 for TLS early data) for
+// handle_errors to shape. The deny reason is in the error and in the
+// {http.client_certificate.reason} placeholder, never in the response
+// unless the operator puts it there.
+//
+// On allow it sets the {http.client_certificate.*} placeholders and
+// {http.auth.user.id} (the identity name, else the subject common name), so
+// access logs record who called.
+type Handler struct {
+	Policy
+
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.client_certificate",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision compiles the policy.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	return h.Policy.Provision(ctx)
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	d := h.Evaluate(r.TLS)
+	recordDecision(r, d)
+	logDecision(h.logger, "handler", r, d)
+	if !d.Allowed {
+		return caddyhttp.Error(denyStatus(d), DenyError{Reason: d.Reason})
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// DenyError is the error a handler or matcher returns when a policy denies
+// a request; {http.error.message} renders it.
+type DenyError struct {
+	Reason string
+}
+
+func (e DenyError) Error() string { return "client certificate denied: " + e.Reason }
+
+func denyStatus(d Decision) int {
+	if d.Reason == ReasonEarlyData {
+		return http.StatusTooEarly
+	}
+	return http.StatusForbidden
+}
+
+// placeholderPrefix names the placeholders a decision leaves behind.
+const placeholderPrefix = "http.client_certificate."
+
+// recordDecision leaves the decision in the request's replacer. On allow, a
+// single lazy provider serves the certificate placeholders from the cached
+// facts, so a request that never reads them pays for one closure.
+func recordDecision(r *http.Request, d Decision) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	if !d.Allowed {
+		repl.Set(placeholderPrefix+"reason", d.Reason)
+		return
+	}
+	repl.Delete(placeholderPrefix + "reason")
+	f, identity, verified := d.facts, d.Identity, d.Verified
+	repl.Map(func(key string) (any, bool) {
+		if len(key) <= len(placeholderPrefix) || key[:len(placeholderPrefix)] != placeholderPrefix {
+			return nil, false
+		}
+		switch key[len(placeholderPrefix):] {
+		case "identity":
+			return identity, true
+		case "thumbprint":
+			return f.thumbprintHex, true
+		case "thumbprint_sha256":
+			return f.thumbprintSHA256Hex, true
+		case "subject":
+			return f.subjectText, true
+		case "issuer":
+			return f.issuerText, true
+		case "common_name":
+			return f.commonNameText, true
+		case "serial":
+			return f.serialText, true
+		case "not_after":
+			return f.notAfterText, true
+		case "verified":
+			return verified, true
+		case "reason":
+			return "", true
+		}
+		return nil, false
+	})
+	user := identity
+	if user == "" {
+		user = f.cert.Subject.CommonName
+	}
+	repl.Set("http.auth.user.id", user)
+}
+
+// logDecision writes a structured entry at debug level; it is on the hot
+// path, so nothing is built unless debug logging is enabled.
+func logDecision(logger *zap.Logger, module string, r *http.Request, d Decision) {
+	if logger == nil {
+		return
+	}
+	ce := logger.Check(zapcore.DebugLevel, "client certificate decision")
+	if ce == nil {
+		return
+	}
+	fields := []zap.Field{
+		zap.String("module", module),
+		zap.Bool("allowed", d.Allowed),
+		zap.String("reason", d.Reason),
+		zap.String("identity", d.Identity),
+		zap.Bool("verified", d.Verified),
+	}
+	if r != nil {
+		fields = append(fields, zap.String("remote_addr", r.RemoteAddr), zap.String("host", r.Host), zap.String("uri", r.RequestURI))
+	}
+	fields = append(fields, factsFields(d.facts)...)
+	ce.Write(fields...)
+}
+
+// factsFields describes a certificate for logs: public identifiers only.
+func factsFields(f *certFacts) []zap.Field {
+	if f == nil {
+		return nil
+	}
+	return []zap.Field{
+		zap.Any("thumbprint", f.thumbprintHex),
+		zap.Any("subject", f.subjectText),
+		zap.Any("issuer", f.issuerText),
+		zap.String("serial", f.serial),
+		zap.Time("not_after", f.notAfter),
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

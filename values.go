@@ -1,0 +1,252 @@
+package clientcertificate
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// This file parses the values operators write in a policy. Every parser
+// returns an error that says what would have been accepted, because the
+// caller prefixes it with the directive and the offending value.
+
+// digestSet holds decoded certificate thumbprints, SHA-1 and SHA-256 apart,
+// so a lookup is a handful of fixed-size array compares.
+type digestSet struct {
+	sha1   [][20]byte
+	sha256 [][32]byte
+}
+
+func (s *digestSet) empty() bool { return len(s.sha1) == 0 && len(s.sha256) == 0 }
+
+// add parses one thumbprint and adds it to the set.
+func (s *digestSet) add(value string) error {
+	b, err := parseThumbprint(value)
+	if err != nil {
+		return err
+	}
+	switch len(b) {
+	case 20:
+		s.sha1 = append(s.sha1, [20]byte(b))
+	case 32:
+		s.sha256 = append(s.sha256, [32]byte(b))
+	}
+	return nil
+}
+
+// contains reports whether either digest of a certificate is in the set.
+func (s *digestSet) contains(sha1 *[20]byte, sha256 *[32]byte) bool {
+	for i := range s.sha1 {
+		if s.sha1[i] == *sha1 {
+			return true
+		}
+	}
+	for i := range s.sha256 {
+		if s.sha256[i] == *sha256 {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanHex strips what people paste around hex digests: colons and spaces
+// (openssl, Windows), and the invisible left-to-right mark that the Windows
+// certificate dialog puts in front of a copied thumbprint.
+func cleanHex(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ':', ' ', '\t', '\u200e', '\u200f', '\ufeff':
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// parseThumbprint decodes a SHA-1 (40 hex digits, as Windows and Azure print
+// it) or SHA-256 (64 hex digits) certificate thumbprint.
+func parseThumbprint(value string) ([]byte, error) {
+	s := cleanHex(value)
+	if len(s) != 40 && len(s) != 64 {
+		return nil, fmt.Errorf("want 40 hex digits (SHA-1, as Windows and Azure print it) or 64 (SHA-256); got %d (colons and spaces are ignored)", len(s))
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("not hexadecimal: want 40 (SHA-1) or 64 (SHA-256) hex digits")
+	}
+	return b, nil
+}
+
+// parseSPKI decodes a SHA-256 digest of a SubjectPublicKeyInfo, written in
+// base64 (as Envoy's verify_certificate_spki and HPKP pins print it,
+// optionally prefixed "sha256/") or as 64 hex digits.
+func parseSPKI(value string) ([32]byte, error) {
+	var out [32]byte
+	s := strings.TrimSpace(value)
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "sha256//"), "sha256/")
+	if h := cleanHex(s); len(h) == 64 {
+		if b, err := hex.DecodeString(h); err == nil {
+			return [32]byte(b), nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
+			return [32]byte(b), nil
+		}
+	}
+	return out, fmt.Errorf("want the SHA-256 of the SubjectPublicKeyInfo as 44 base64 characters (as Envoy prints it) or 64 hex digits")
+}
+
+// parseSerial canonicalises a serial number written in hex as openssl
+// prints it: case, colons, spaces and leading zeros do not matter. The result
+// is upper-case hex without leading zeros ("0" for zero), the same form
+// certFacts keeps.
+func parseSerial(value string) (string, error) {
+	s := strings.ToUpper(cleanHex(value))
+	if s == "" {
+		return "", fmt.Errorf("empty serial: want hex digits as openssl prints them, e.g. 0A:1B:2C")
+	}
+	if len(s) > 128 {
+		return "", fmt.Errorf("serial is %d hex digits long; X.509 serials are at most 20 bytes (40 hex digits)", len(s))
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789ABCDEF", r) {
+			return "", fmt.Errorf("not hexadecimal: want hex digits as openssl prints them, e.g. 0A:1B:2C (decimal serials are not accepted)")
+		}
+	}
+	s = strings.TrimLeft(s, "0")
+	if s == "" {
+		s = "0"
+	}
+	return s, nil
+}
+
+// parseCommonName accepts any non-empty common name.
+func parseCommonName(value string) error {
+	if strings.TrimSpace(value) == "" {
+		return fmt.Errorf("empty common name: want the CN of the client certificate, e.g. station-042")
+	}
+	return nil
+}
+
+// parseIPPrefix accepts an IP address or a CIDR range.
+func parseIPPrefix(value string) (netip.Prefix, error) {
+	if strings.Contains(value, "/") {
+		p, err := netip.ParsePrefix(value)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("want an IP address or a CIDR range such as 10.42.0.0/16 or 2001:db8::/32")
+		}
+		if p.Addr().Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("zones are not allowed in certificate IP addresses")
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			// Certificates carry IPv4 SANs as 4 bytes; compare like with like.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(value)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("want an IP address or a CIDR range such as 10.42.0.0/16 or 2001:db8::/32")
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// dnsPattern is a SAN DNS name condition: an exact name, or "*.suffix",
+// which matches exactly one label in front of suffix.
+type dnsPattern struct {
+	name     string // exact, lower-case, no trailing dot
+	wildcard bool   // name is then ".suffix"
+}
+
+func parseDNSPattern(value string) (dnsPattern, error) {
+	s := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(value)), ".")
+	wildcard := strings.HasPrefix(s, "*.")
+	host := s
+	if wildcard {
+		host = s[2:]
+	}
+	if host == "" || len(s) > 253 {
+		return dnsPattern{}, fmt.Errorf("want a DNS name such as station-042.example.com, or *.example.com to match one label")
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 {
+			return dnsPattern{}, fmt.Errorf("empty or over-long label: want a DNS name such as station-042.example.com, or *.example.com to match one label")
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return dnsPattern{}, fmt.Errorf("character %q not allowed: want letters, digits, '-' and '.', with an optional leading '*.'", r)
+			}
+		}
+	}
+	if wildcard {
+		return dnsPattern{name: s[1:], wildcard: true}, nil
+	}
+	return dnsPattern{name: s}, nil
+}
+
+// match compares against a certificate SAN already lower-cased and without
+// a trailing dot.
+func (p dnsPattern) match(san string) bool {
+	if !p.wildcard {
+		return san == p.name
+	}
+	if san == "*"+p.name {
+		return true
+	}
+	label, rest, ok := strings.Cut(san, ".")
+	return ok && label != "" && label != "*" && "."+rest == p.name
+}
+
+// normalizeDNSName puts a certificate SAN in the form dnsPattern compares.
+func normalizeDNSName(s string) string {
+	return strings.TrimSuffix(strings.ToLower(s), ".")
+}
+
+// parseEmail accepts user@domain. The domain is compared case-insensitively,
+// the local part exactly (RFC 5321).
+func parseEmail(value string) (string, error) {
+	local, domain, ok := strings.Cut(value, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || strings.ContainsAny(value, " \t") {
+		return "", fmt.Errorf("want an e-mail address such as station-042@example.com")
+	}
+	return normalizeEmail(value), nil
+}
+
+func normalizeEmail(s string) string {
+	i := strings.LastIndexByte(s, '@')
+	if i < 0 {
+		return s
+	}
+	return s[:i+1] + strings.ToLower(s[i+1:])
+}
+
+// uriPattern is a SAN URI condition: an exact URI, or one ending in "/*",
+// which matches any path below it (SPIFFE IDs of a whole namespace).
+type uriPattern struct {
+	uri    string
+	prefix bool // uri then ends in "/"
+}
+
+func parseURIPattern(value string) (uriPattern, error) {
+	s := value
+	prefix := strings.HasSuffix(s, "/*")
+	if prefix {
+		s = strings.TrimSuffix(s, "*")
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || strings.ContainsAny(s, " \t") {
+		return uriPattern{}, fmt.Errorf("want an absolute URI such as spiffe://example.org/ns/prod/sa/api, optionally ending in /* to match any path below")
+	}
+	return uriPattern{uri: s, prefix: prefix}, nil
+}
+
+func (p uriPattern) match(san string) bool {
+	if p.prefix {
+		return len(san) > len(p.uri) && strings.HasPrefix(san, p.uri)
+	}
+	return san == p.uri
+}
