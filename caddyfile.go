@@ -1,6 +1,7 @@
 package clientcertificate
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -183,7 +184,11 @@ func unmarshalCondition(d *caddyfile.Dispenser, c *Conditions) (bool, error) {
 	}
 	for _, v := range args {
 		if err := validate(v); err != nil {
-			return true, d.Errf("%s '%s': %v", name, v, err)
+			hint := ""
+			if (name == "subject" || name == "issuer") && len(args) > 1 {
+				hint = fmt.Sprintf(` (each argument is one DN: quote a DN that contains spaces, e.g. %s "CN=station-042, O=Contoso Weather")`, name)
+			}
+			return true, d.Errf("%s '%s': %v%s", name, v, err, hint)
 		}
 	}
 	*dst = append(*dst, args...)

@@ -1,0 +1,817 @@
+package clientcertificate
+
+import (
+	"bytes"
+	"encoding/asn1"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Distinguished names are compared structurally: both the operator's text
+// and the certificate's DER are reduced to a dnKey, and matching is a plain
+// string comparison. Comparing strings as printed by some tool would be
+// fragile (every tool prints differently) and unsafe (escaping mistakes can
+// make "CN=a\,O=b" look like "CN=a,O=b").
+
+const (
+	// maxDNTextLen and maxDNAttributes bound the work done on a single name.
+	// Real names are a few hundred bytes with a handful of attributes.
+	maxDNTextLen    = 64 << 10
+	maxDNAttributes = 256
+)
+
+// dnKey is the canonical form of a distinguished name. Two names are
+// structurally equal exactly when their keys are equal, so per-request
+// comparison is a string compare.
+//
+// The key is binary and not meant to be shown to anyone; use formatDN for
+// display. It encodes, with every component length-prefixed so that no value
+// can be mistaken for structure:
+//
+//	uvarint(#RDNs), then per RDN in ASN.1 order (most significant first):
+//	  uvarint(#attributes), then per attribute, sorted by encoding:
+//	    uvarint(len(OID)) OID-in-dotted-form
+//	    's' uvarint(len(v)) v   where v = foldDNValue(decoded string value), or
+//	    'd' uvarint(len(v)) v   where v = the DER of a non-string value
+type dnKey string
+
+// Attribute value kinds in a dnKey.
+const (
+	dnKindString byte = 's'
+	dnKindDER    byte = 'd'
+)
+
+// ASN.1 universal string tags not named by encoding/asn1.
+const (
+	dnTagVisibleString   = 26
+	dnTagUniversalString = 28
+)
+
+// dnAttr is one attribute of a parsed name.
+type dnAttr struct {
+	oid      string // dotted decimal, canonical (as asn1.ObjectIdentifier.String prints)
+	isString bool   // value is a decoded character string (not yet folded)
+	value    string // decoded string if isString, else the value's DER
+	der      []byte // value's DER when parsed from DER; used by formatDN
+}
+
+// dnAttrTypes maps upper-cased attribute short names, as printed by OpenSSL,
+// Go, .NET/Windows and RFC 4514/4519, to OIDs.
+var dnAttrTypes = map[string]string{
+	"CN":                              "2.5.4.3",
+	"COMMONNAME":                      "2.5.4.3",
+	"SN":                              "2.5.4.4", // surname, as in OpenSSL and .NET (not serialNumber)
+	"SURNAME":                         "2.5.4.4",
+	"SERIALNUMBER":                    "2.5.4.5",
+	"C":                               "2.5.4.6",
+	"COUNTRYNAME":                     "2.5.4.6",
+	"L":                               "2.5.4.7",
+	"LOCALITYNAME":                    "2.5.4.7",
+	"ST":                              "2.5.4.8",
+	"S":                               "2.5.4.8", // .NET
+	"STATEORPROVINCENAME":             "2.5.4.8",
+	"STREET":                          "2.5.4.9",
+	"STREETADDRESS":                   "2.5.4.9",
+	"O":                               "2.5.4.10",
+	"ORGANIZATIONNAME":                "2.5.4.10",
+	"OU":                              "2.5.4.11",
+	"ORGANIZATIONALUNITNAME":          "2.5.4.11",
+	"T":                               "2.5.4.12", // .NET
+	"TITLE":                           "2.5.4.12",
+	"DESCRIPTION":                     "2.5.4.13",
+	"BUSINESSCATEGORY":                "2.5.4.15",
+	"POSTALCODE":                      "2.5.4.17",
+	"NAME":                            "2.5.4.41",
+	"GN":                              "2.5.4.42",
+	"G":                               "2.5.4.42", // .NET
+	"GIVENNAME":                       "2.5.4.42",
+	"INITIALS":                        "2.5.4.43",
+	"GENERATIONQUALIFIER":             "2.5.4.44",
+	"DNQUALIFIER":                     "2.5.4.46",
+	"PSEUDONYM":                       "2.5.4.65",
+	"ORGANIZATIONIDENTIFIER":          "2.5.4.97",
+	"DC":                              "0.9.2342.19200300.100.1.25",
+	"DOMAINCOMPONENT":                 "0.9.2342.19200300.100.1.25",
+	"UID":                             "0.9.2342.19200300.100.1.1",
+	"USERID":                          "0.9.2342.19200300.100.1.1",
+	"EMAILADDRESS":                    "1.2.840.113549.1.9.1",
+	"EMAIL":                           "1.2.840.113549.1.9.1",
+	"E":                               "1.2.840.113549.1.9.1", // .NET
+	"JURISDICTIONL":                   "1.3.6.1.4.1.311.60.2.1.1",
+	"JURISDICTIONLOCALITYNAME":        "1.3.6.1.4.1.311.60.2.1.1",
+	"JURISDICTIONST":                  "1.3.6.1.4.1.311.60.2.1.2",
+	"JURISDICTIONSTATEORPROVINCENAME": "1.3.6.1.4.1.311.60.2.1.2",
+	"JURISDICTIONC":                   "1.3.6.1.4.1.311.60.2.1.3",
+	"JURISDICTIONCOUNTRYNAME":         "1.3.6.1.4.1.311.60.2.1.3",
+}
+
+// dnAttrDisplayNames are the names formatDN prints: Go's for the attributes
+// Go knows (so logs look like pkix.Name.String), OpenSSL's for the rest.
+// Every one of them is accepted by parseDN.
+var dnAttrDisplayNames = map[string]string{
+	"2.5.4.3":                    "CN",
+	"2.5.4.4":                    "SN",
+	"2.5.4.5":                    "SERIALNUMBER",
+	"2.5.4.6":                    "C",
+	"2.5.4.7":                    "L",
+	"2.5.4.8":                    "ST",
+	"2.5.4.9":                    "STREET",
+	"2.5.4.10":                   "O",
+	"2.5.4.11":                   "OU",
+	"2.5.4.12":                   "title",
+	"2.5.4.13":                   "description",
+	"2.5.4.15":                   "businessCategory",
+	"2.5.4.17":                   "POSTALCODE",
+	"2.5.4.41":                   "name",
+	"2.5.4.42":                   "GN",
+	"2.5.4.43":                   "initials",
+	"2.5.4.44":                   "generationQualifier",
+	"2.5.4.46":                   "dnQualifier",
+	"2.5.4.65":                   "pseudonym",
+	"2.5.4.97":                   "organizationIdentifier",
+	"0.9.2342.19200300.100.1.25": "DC",
+	"0.9.2342.19200300.100.1.1":  "UID",
+	"1.2.840.113549.1.9.1":       "emailAddress",
+	"1.3.6.1.4.1.311.60.2.1.1":   "jurisdictionL",
+	"1.3.6.1.4.1.311.60.2.1.2":   "jurisdictionST",
+	"1.3.6.1.4.1.311.60.2.1.3":   "jurisdictionC",
+}
+
+// parseDN parses a DN written in any accepted text form and returns its
+// canonical key. Accepted forms:
+//
+//   - RFC 4514/2253, as printed by Go, "openssl -nameopt RFC2253" and .NET:
+//     least significant RDN first ("CN=x,O=y,C=US"); "," or ";" between RDNs,
+//     "+" inside a multi-valued RDN; optional spaces around separators and
+//     "="; backslash escapes (\, \+ \" \\ \XX ...); "#hex" DER values; and
+//     .NET-style double-quoted values where "" is a literal quote.
+//   - OpenSSL's slash form, most significant RDN first ("/C=US/O=y/CN=x"),
+//     recognised by its leading "/"; "/" separates RDNs and must be escaped
+//     as \/ inside values.
+//
+// Attribute types are case-insensitive short names or dotted OIDs, with an
+// optional "OID." prefix.
+func parseDN(s string) (dnKey, error) {
+	if len(s) > maxDNTextLen {
+		return "", fmt.Errorf("distinguished name is too long (%d bytes, limit %d)", len(s), maxDNTextLen)
+	}
+	p := dnParser{s: s}
+	p.skipSpace()
+	if p.pos == len(s) {
+		return "", errors.New("empty distinguished name: expected e.g. CN=name,O=org,C=US")
+	}
+	if s[p.pos] == '/' {
+		p.slash = true
+		p.pos++
+	}
+	rdns, err := p.parse()
+	if err != nil {
+		return "", err
+	}
+	if !p.slash {
+		// RFC 4514 writes the most significant RDN last; keys use ASN.1 order.
+		slices.Reverse(rdns)
+	}
+	return encodeDNKey(rdns), nil
+}
+
+// dnParser is a single-pass scanner over a text DN.
+type dnParser struct {
+	s      string
+	pos    int
+	slash  bool // OpenSSL slash form: "/" separates RDNs, "," and ";" are literal
+	nattrs int
+}
+
+// isRDNSep reports whether c separates RDNs in the current form.
+func (p *dnParser) isRDNSep(c byte) bool {
+	if p.slash {
+		return c == '/'
+	}
+	return c == ',' || c == ';'
+}
+
+// isSep reports whether c ends an attribute (RDN separator or "+").
+func (p *dnParser) isSep(c byte) bool { return c == '+' || p.isRDNSep(c) }
+
+func (p *dnParser) sepNames() string {
+	if p.slash {
+		return `"/" or "+"`
+	}
+	return `",", ";" or "+"`
+}
+
+func (p *dnParser) skipSpace() {
+	for p.pos < len(p.s) && isDNSpace(p.s[p.pos]) {
+		p.pos++
+	}
+}
+
+func isDNSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (p *dnParser) parse() ([][]dnAttr, error) {
+	var rdns [][]dnAttr
+	var rdn []dnAttr
+	prevSep := byte(0) // separator before the current attribute, 0 at the start
+	for {
+		attr, err := p.parseAttr(prevSep)
+		if err != nil {
+			return nil, err
+		}
+		rdn = append(rdn, attr)
+		if p.pos == len(p.s) {
+			return append(rdns, rdn), nil
+		}
+		// parseAttr stops only at a separator or the end.
+		prevSep = p.s[p.pos]
+		p.pos++
+		if prevSep != '+' {
+			rdns = append(rdns, rdn)
+			rdn = nil
+		}
+	}
+}
+
+// parseAttr parses TYPE=VALUE and leaves p.pos at the following separator
+// or at the end of input.
+func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
+	p.skipSpace()
+	start := p.pos
+	if p.pos == len(p.s) || p.isSep(p.s[p.pos]) {
+		switch {
+		case prevSep == '+':
+			return dnAttr{}, fmt.Errorf(`empty attribute after "+" at offset %d: "+" must join two TYPE=VALUE attributes`, start)
+		case prevSep == 0:
+			return dnAttr{}, fmt.Errorf("empty RDN at offset %d: the name must start with TYPE=VALUE", start)
+		default:
+			return dnAttr{}, fmt.Errorf("empty RDN at offset %d: two separators in a row or a trailing separator", start)
+		}
+	}
+
+	p.nattrs++
+	if p.nattrs > maxDNAttributes {
+		return dnAttr{}, fmt.Errorf("too many attributes (limit %d)", maxDNAttributes)
+	}
+
+	for p.pos < len(p.s) && p.s[p.pos] != '=' && !p.isSep(p.s[p.pos]) {
+		p.pos++
+	}
+	typ := strings.TrimSpace(p.s[start:p.pos])
+	if p.pos == len(p.s) || p.s[p.pos] != '=' {
+		return dnAttr{}, fmt.Errorf(`missing "=" after %q at offset %d: each attribute must be written TYPE=VALUE`, typ, start)
+	}
+	if typ == "" {
+		return dnAttr{}, fmt.Errorf(`empty attribute type before "=" at offset %d`, p.pos)
+	}
+	oid, err := dnAttrOID(typ)
+	if err != nil {
+		return dnAttr{}, err
+	}
+	p.pos++ // '='
+	p.skipSpace()
+
+	if p.pos < len(p.s) && p.s[p.pos] == '#' {
+		return p.parseHexValue(oid)
+	}
+	valueStart := p.pos
+	var buf []byte
+	if p.pos < len(p.s) && p.s[p.pos] == '"' {
+		buf, err = p.parseQuotedValue()
+	} else {
+		buf, err = p.parsePlainValue()
+	}
+	if err != nil {
+		return dnAttr{}, err
+	}
+	if !utf8.Valid(buf) {
+		return dnAttr{}, fmt.Errorf(`value of %s at offset %d is not valid UTF-8 after unescaping (\XX escapes must spell UTF-8 bytes)`, typ, valueStart)
+	}
+	return dnAttr{oid: oid, isString: true, value: string(buf)}, nil
+}
+
+// parsePlainValue reads an unquoted value up to the next separator.
+func (p *dnParser) parsePlainValue() ([]byte, error) {
+	var buf []byte
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if p.isSep(c) {
+			break
+		}
+		if c == '\\' {
+			var err error
+			if buf, err = p.unescape(buf); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		buf = append(buf, c)
+		p.pos++
+	}
+	return buf, nil
+}
+
+// parseQuotedValue reads a double-quoted value (RFC 1779/2253 and .NET):
+// "" stands for one quote and backslash escapes are honoured.
+func (p *dnParser) parseQuotedValue() ([]byte, error) {
+	open := p.pos
+	p.pos++
+	buf := []byte{}
+	for {
+		if p.pos == len(p.s) {
+			return nil, fmt.Errorf(`unterminated quoted value starting at offset %d: add the closing '"' (write "" or \" for a literal quote)`, open)
+		}
+		c := p.s[p.pos]
+		switch {
+		case c == '"' && p.pos+1 < len(p.s) && p.s[p.pos+1] == '"':
+			buf = append(buf, '"')
+			p.pos += 2
+		case c == '"':
+			p.pos++
+			p.skipSpace()
+			if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
+				return nil, fmt.Errorf("unexpected %q at offset %d after the closing quote of the value starting at offset %d: expected %s or the end of the name", p.s[p.pos], p.pos, open, p.sepNames())
+			}
+			return buf, nil
+		case c == '\\':
+			var err error
+			if buf, err = p.unescape(buf); err != nil {
+				return nil, err
+			}
+		default:
+			buf = append(buf, c)
+			p.pos++
+		}
+	}
+}
+
+// unescape decodes the backslash escape at p.pos and appends it to buf.
+// "\XX" (or OpenSSL's "\xXX") is a hex byte; a backslash before any other
+// ASCII punctuation or a space is that character. Anything else is rejected
+// rather than guessed.
+func (p *dnParser) unescape(buf []byte) ([]byte, error) {
+	at := p.pos
+	p.pos++
+	if p.pos == len(p.s) {
+		return nil, fmt.Errorf(`trailing backslash at offset %d: write \\ for a literal backslash`, at)
+	}
+	c := p.s[p.pos]
+	if c == 'x' && p.pos+2 < len(p.s) && dnIsHex(p.s[p.pos+1]) && dnIsHex(p.s[p.pos+2]) {
+		// OpenSSL's slash form (X509_NAME_oneline) prints bytes as \xXX.
+		p.pos++
+		c = p.s[p.pos]
+	}
+	if dnIsHex(c) {
+		if p.pos+1 < len(p.s) && dnIsHex(p.s[p.pos+1]) {
+			buf = append(buf, dnUnhex(c)<<4|dnUnhex(p.s[p.pos+1]))
+			p.pos += 2
+			return buf, nil
+		}
+	} else if c >= ' ' && c <= '~' && !dnIsAlnum(c) {
+		p.pos++
+		return append(buf, c), nil
+	}
+	end := min(at+3, len(p.s))
+	return nil, fmt.Errorf(`invalid escape %q at offset %d: use \XX with two hex digits, or a backslash before a space or punctuation such as , + ; " \ < > = # /`, p.s[at:end], at)
+}
+
+// parseHexValue reads a "#hex" value: the DER encoding of the attribute
+// value (RFC 4514 section 2.4). String types become strings, so that
+// "CN=#0c03616263" and "CN=abc" are the same name.
+func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
+	at := p.pos
+	p.pos++ // '#'
+	start := p.pos
+	for p.pos < len(p.s) && dnIsHex(p.s[p.pos]) {
+		p.pos++
+	}
+	digits := p.s[start:p.pos]
+	p.skipSpace()
+	if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
+		return dnAttr{}, fmt.Errorf(`invalid character %q at offset %d in #hex value: after "#" only hex digits are allowed (write \# for a value starting with a literal "#")`, p.s[p.pos], p.pos)
+	}
+	if digits == "" {
+		return dnAttr{}, fmt.Errorf(`empty #hex value at offset %d (write \# for a literal "#")`, at)
+	}
+	if len(digits)%2 != 0 {
+		return dnAttr{}, fmt.Errorf("odd number of hex digits in #hex value at offset %d", at)
+	}
+	der, err := hex.DecodeString(digits)
+	if err != nil {
+		return dnAttr{}, fmt.Errorf("invalid #hex value at offset %d: %v", at, err)
+	}
+	var rv asn1.RawValue
+	rest, err := asn1.Unmarshal(der, &rv)
+	if err != nil || len(rest) != 0 {
+		return dnAttr{}, fmt.Errorf("#hex value at offset %d is not a single DER-encoded ASN.1 value", at)
+	}
+	return dnAttrFromDER(oid, rv), nil
+}
+
+// dnAttrOID resolves an attribute type written as a short name or a dotted
+// OID (optionally prefixed with "OID.") to its canonical dotted form.
+func dnAttrOID(typ string) (string, error) {
+	if len(typ) >= 4 && strings.EqualFold(typ[:4], "oid.") {
+		return dnParseOID(typ[4:], typ)
+	}
+	if typ[0] >= '0' && typ[0] <= '9' {
+		return dnParseOID(typ, typ)
+	}
+	if oid, ok := dnAttrTypes[strings.ToUpper(typ)]; ok {
+		return oid, nil
+	}
+	return "", fmt.Errorf("unknown attribute type %q: use a known name such as CN, O, OU, C, L, ST, DC, UID, emailAddress or a dotted OID", typ)
+}
+
+// dnParseOID validates a dotted-decimal OID and returns it in the form
+// asn1.ObjectIdentifier.String prints, so that text and DER keys agree.
+// Only OIDs that encoding/asn1 (and so crypto/x509) can decode are accepted;
+// any other could never match a certificate.
+func dnParseOID(s, typ string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("invalid OID %q in attribute type: %s (expected dotted decimal such as 2.5.4.3, optionally prefixed with OID.)", typ, why)
+	}
+	arcs := strings.Split(s, ".")
+	if len(arcs) < 2 {
+		return bad("an OID has at least two arcs")
+	}
+	var first, second uint64
+	for i, arc := range arcs {
+		if arc == "" {
+			return bad("empty arc")
+		}
+		if len(arc) > 1 && arc[0] == '0' {
+			return bad("arc with a leading zero")
+		}
+		for j := 0; j < len(arc); j++ {
+			if arc[j] < '0' || arc[j] > '9' {
+				return bad(fmt.Sprintf("arc %q is not a decimal number", arc))
+			}
+		}
+		v, err := strconv.ParseUint(arc, 10, 31)
+		if err != nil {
+			return bad(fmt.Sprintf("arc %s is too large", arc))
+		}
+		switch i {
+		case 0:
+			first = v
+		case 1:
+			second = v
+		}
+	}
+	switch {
+	case first > 2:
+		return bad("the first arc must be 0, 1 or 2")
+	case first < 2 && second > 39:
+		return bad("the second arc must be at most 39 when the first is 0 or 1")
+	case second > math.MaxInt32-80:
+		return bad(fmt.Sprintf("arc %d is too large", second))
+	}
+	return s, nil
+}
+
+// dnKeyFromDER returns the canonical key of a DER-encoded X.501 Name
+// (x509.Certificate.RawSubject / RawIssuer). Unlike pkix.Name it keeps
+// multi-valued RDNs and attribute order, which the comparison depends on.
+func dnKeyFromDER(der []byte) (dnKey, error) {
+	rdns, err := parseDNDER(der)
+	if err != nil {
+		return "", err
+	}
+	return encodeDNKey(rdns), nil
+}
+
+// parseDNDER walks Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }
+// element by element, so that trailing bytes anywhere are rejected rather
+// than ignored (encoding/asn1 ignores extra SEQUENCE fields when decoding
+// into structs).
+func parseDNDER(der []byte) ([][]dnAttr, error) {
+	var seq asn1.RawValue
+	rest, err := asn1.Unmarshal(der, &seq)
+	if err != nil {
+		return nil, fmt.Errorf("parsing distinguished name: %v", err)
+	}
+	if len(rest) != 0 {
+		return nil, errors.New("parsing distinguished name: trailing data after Name")
+	}
+	if seq.Class != asn1.ClassUniversal || seq.Tag != asn1.TagSequence || !seq.IsCompound {
+		return nil, errors.New("parsing distinguished name: Name is not a SEQUENCE")
+	}
+	var rdns [][]dnAttr
+	n := 0
+	for b := seq.Bytes; len(b) > 0; {
+		var set asn1.RawValue
+		if b, err = asn1.Unmarshal(b, &set); err != nil {
+			return nil, fmt.Errorf("parsing distinguished name: RDN: %v", err)
+		}
+		if set.Class != asn1.ClassUniversal || set.Tag != asn1.TagSet || !set.IsCompound {
+			return nil, errors.New("parsing distinguished name: RDN is not a SET")
+		}
+		if len(set.Bytes) == 0 {
+			return nil, errors.New("parsing distinguished name: empty RDN")
+		}
+		var rdn []dnAttr
+		for a := set.Bytes; len(a) > 0; {
+			if n++; n > maxDNAttributes {
+				return nil, fmt.Errorf("parsing distinguished name: too many attributes (limit %d)", maxDNAttributes)
+			}
+			var atv asn1.RawValue
+			if a, err = asn1.Unmarshal(a, &atv); err != nil {
+				return nil, fmt.Errorf("parsing distinguished name: attribute: %v", err)
+			}
+			if atv.Class != asn1.ClassUniversal || atv.Tag != asn1.TagSequence || !atv.IsCompound {
+				return nil, errors.New("parsing distinguished name: attribute is not a SEQUENCE")
+			}
+			var oid asn1.ObjectIdentifier
+			r, err := asn1.Unmarshal(atv.Bytes, &oid)
+			if err != nil {
+				return nil, fmt.Errorf("parsing distinguished name: attribute type: %v", err)
+			}
+			var val asn1.RawValue
+			if r, err = asn1.Unmarshal(r, &val); err != nil {
+				return nil, fmt.Errorf("parsing distinguished name: attribute value: %v", err)
+			}
+			if len(r) != 0 {
+				return nil, errors.New("parsing distinguished name: trailing data in attribute")
+			}
+			rdn = append(rdn, dnAttrFromDER(oid.String(), val))
+		}
+		rdns = append(rdns, rdn)
+	}
+	return rdns, nil
+}
+
+// dnAttrFromDER classifies a DER attribute value. Text-side "#hex" values go
+// through here too, so both sides agree on what counts as a string.
+func dnAttrFromDER(oid string, rv asn1.RawValue) dnAttr {
+	a := dnAttr{oid: oid, der: rv.FullBytes}
+	if rv.Class == asn1.ClassUniversal && !rv.IsCompound {
+		if s, ok := dnDecodeString(rv.Tag, rv.Bytes); ok {
+			a.isString, a.value = true, s
+			return a
+		}
+	}
+	a.value = string(rv.FullBytes)
+	return a
+}
+
+// dnDecodeString decodes the contents of a character string type to
+// UTF-8. It fails, rather than substituting U+FFFD, on anything it cannot
+// decode exactly, so that two different encodings never decode to the same
+// string; such values are then compared as DER.
+//
+// The ASCII-only types are checked for ASCII, not their exact alphabets
+// (crypto/x509 already enforces them). T61String is read as ISO-8859-1 and
+// BMPString as UCS-2, as crypto/x509 does; unlike crypto/x509 a trailing NUL
+// in a BMPString is kept, as it is a different value.
+func dnDecodeString(tag int, b []byte) (string, bool) {
+	switch tag {
+	case asn1.TagUTF8String:
+		if !utf8.Valid(b) {
+			return "", false
+		}
+		return string(b), true
+	case asn1.TagPrintableString, asn1.TagIA5String, asn1.TagNumericString, dnTagVisibleString:
+		for _, c := range b {
+			if c >= utf8.RuneSelf {
+				return "", false
+			}
+		}
+		return string(b), true
+	case asn1.TagT61String:
+		var sb strings.Builder
+		sb.Grow(len(b))
+		for _, c := range b {
+			sb.WriteRune(rune(c))
+		}
+		return sb.String(), true
+	case asn1.TagBMPString: // UCS-2 big-endian; surrogates are not characters
+		if len(b)%2 != 0 {
+			return "", false
+		}
+		var sb strings.Builder
+		sb.Grow(len(b))
+		for i := 0; i < len(b); i += 2 {
+			r := rune(b[i])<<8 | rune(b[i+1])
+			if r >= 0xd800 && r <= 0xdfff {
+				return "", false
+			}
+			sb.WriteRune(r)
+		}
+		return sb.String(), true
+	case dnTagUniversalString: // UTF-32BE
+		if len(b)%4 != 0 {
+			return "", false
+		}
+		var sb strings.Builder
+		sb.Grow(len(b))
+		for i := 0; i < len(b); i += 4 {
+			v := binary.BigEndian.Uint32(b[i:])
+			if v > unicode.MaxRune || !utf8.ValidRune(rune(v)) {
+				return "", false
+			}
+			sb.WriteRune(rune(v))
+		}
+		return sb.String(), true
+	}
+	return "", false
+}
+
+// encodeDNKey builds the key described at dnKey.
+func encodeDNKey(rdns [][]dnAttr) dnKey {
+	b := make([]byte, 0, 128)
+	b = binary.AppendUvarint(b, uint64(len(rdns)))
+	var encs [][]byte
+	for _, rdn := range rdns {
+		b = binary.AppendUvarint(b, uint64(len(rdn)))
+		if len(rdn) == 1 {
+			b = appendDNAttrKey(b, rdn[0])
+			continue
+		}
+		// A multi-valued RDN is a SET: sort so "+" order does not matter.
+		encs = encs[:0]
+		for _, a := range rdn {
+			encs = append(encs, appendDNAttrKey(nil, a))
+		}
+		slices.SortFunc(encs, bytes.Compare)
+		for _, e := range encs {
+			b = append(b, e...)
+		}
+	}
+	return dnKey(b)
+}
+
+func appendDNAttrKey(b []byte, a dnAttr) []byte {
+	b = binary.AppendUvarint(b, uint64(len(a.oid)))
+	b = append(b, a.oid...)
+	v := a.value
+	if a.isString {
+		b = append(b, dnKindString)
+		v = foldDNValue(v)
+	} else {
+		b = append(b, dnKindDER)
+	}
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// foldDNValue folds an attribute value for comparison: trims leading and
+// trailing whitespace, collapses internal runs of whitespace to one space and
+// lower-cases. There is deliberately no Unicode normalisation, so look-alike
+// characters (Cyrillic "С" and Latin "C") stay different.
+//
+// Lower-casing is strings.ToLower restricted to true case pairs: a rune is
+// lowered only if upper-casing the result gives it back. This keeps the
+// handful of compatibility characters that ToLower would merge into other
+// letters (KELVIN SIGN into "k", OHM SIGN into "ω", "İ" into "i") distinct.
+// Invalid UTF-8 bytes are kept as they are.
+func foldDNValue(s string) string {
+	if dnFolded(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	pendingSpace := false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			if pendingSpace {
+				b.WriteByte(' ')
+				pendingSpace = false
+			}
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		i += size
+		if unicode.IsSpace(r) {
+			pendingSpace = b.Len() > 0
+			continue
+		}
+		if pendingSpace {
+			b.WriteByte(' ')
+			pendingSpace = false
+		}
+		b.WriteRune(foldDNRune(r))
+	}
+	return b.String()
+}
+
+// dnFolded reports whether s is ASCII and already folded, the common case,
+// so that foldDNValue need not allocate.
+func dnFolded(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= utf8.RuneSelf, 'A' <= c && c <= 'Z':
+			return false
+		case c == ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				return false
+			}
+		case c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return false
+		}
+	}
+	return true
+}
+
+func foldDNRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return r
+	}
+	if l := unicode.ToLower(r); l != r && unicode.ToUpper(l) == r {
+		return l
+	}
+	return r
+}
+
+// formatDN returns the RFC 4514 string of a DER-encoded Name (for logs and
+// placeholders), or "" on error. Known attributes are printed by name with
+// their string value; other attributes, and values that are not character
+// strings, are printed as "#" and the hex of their DER. Non-printable
+// characters are \XX-escaped so the result is safe to log. parseDN accepts
+// the result and yields the same key as dnKeyFromDER.
+func formatDN(der []byte) string {
+	rdns, err := parseDNDER(der)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for i := len(rdns) - 1; i >= 0; i-- {
+		if i != len(rdns)-1 {
+			b.WriteByte(',')
+		}
+		for j, a := range rdns[i] {
+			if j > 0 {
+				b.WriteByte('+')
+			}
+			name, known := dnAttrDisplayNames[a.oid]
+			if !known {
+				name = a.oid
+			}
+			b.WriteString(name)
+			b.WriteByte('=')
+			if known && a.isString {
+				writeDNValue(&b, a.value)
+			} else {
+				b.WriteByte('#')
+				b.WriteString(hex.EncodeToString(a.der))
+			}
+		}
+	}
+	return b.String()
+}
+
+// writeDNValue writes v escaped as RFC 4514 requires, plus \XX escapes for
+// non-printable characters.
+func writeDNValue(b *strings.Builder, v string) {
+	const hexDigits = "0123456789ABCDEF"
+	for i, r := range v {
+		switch {
+		case r == ',', r == '+', r == '"', r == '\\', r == '<', r == '>', r == ';',
+			r == ' ' && (i == 0 || i == len(v)-1),
+			r == '#' && i == 0:
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == ' ' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			var enc [utf8.UTFMax]byte
+			for _, c := range enc[:utf8.EncodeRune(enc[:], r)] {
+				b.WriteByte('\\')
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&0xf])
+			}
+		}
+	}
+}
+
+func dnIsHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func dnUnhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
+}
+
+func dnIsAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
