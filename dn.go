@@ -149,13 +149,18 @@ var dnAttrDisplayNames = map[string]string{
 // canonical key. Accepted forms:
 //
 //   - RFC 4514/2253, as printed by Go, "openssl -nameopt RFC2253" and .NET:
-//     least significant RDN first ("CN=x,O=y,C=US"); "," or ";" between RDNs,
-//     "+" inside a multi-valued RDN; optional spaces around separators and
-//     "="; backslash escapes (\, \+ \" \\ \XX ...); "#hex" DER values; and
-//     .NET-style double-quoted values where "" is a literal quote.
+//     least significant RDN first ("CN=x,O=y,C=US"). "," or ";" separates
+//     RDNs and "+" joins a multi-valued RDN; spaces may surround separators
+//     and "="; values may use backslash escapes (\, \+ \" \\ \XX and
+//     OpenSSL's \xXX), be "#hex" DER, or be double-quoted as .NET prints them
+//     ("" inside quotes is one quote).
 //   - OpenSSL's slash form, most significant RDN first ("/C=US/O=y/CN=x"),
-//     recognised by its leading "/"; "/" separates RDNs and must be escaped
-//     as \/ inside values.
+//     recognised by its leading "/". "/" separates RDNs, so a literal "/" is
+//     written \/.
+//
+// Comma-separated names are always read least significant first, so
+// OpenSSL's default "C = US, O = y, CN = x" output parses but names the
+// reverse of the certificate's name and will not match it.
 //
 // Attribute types are case-insensitive short names or dotted OIDs, with an
 // optional "OID." prefix.
@@ -439,9 +444,6 @@ func dnParseOID(s, typ string) (string, error) {
 		return "", fmt.Errorf("invalid OID %q in attribute type: %s (expected dotted decimal such as 2.5.4.3, optionally prefixed with OID.)", typ, why)
 	}
 	arcs := strings.Split(s, ".")
-	if len(arcs) < 2 {
-		return bad("an OID has at least two arcs")
-	}
 	var first, second uint64
 	for i, arc := range arcs {
 		if arc == "" {
@@ -467,6 +469,8 @@ func dnParseOID(s, typ string) (string, error) {
 		}
 	}
 	switch {
+	case len(arcs) < 2:
+		return bad("an OID has at least two arcs")
 	case first > 2:
 		return bad("the first arc must be 0, 1 or 2")
 	case first < 2 && second > 39:

@@ -30,6 +30,7 @@ type certFacts struct {
 	uris                []string
 	ips                 []netip.Addr
 	serial              string // upper-case hex, no leading zeros
+	isCA                bool
 	notBefore, notAfter time.Time
 
 	// Pre-rendered placeholder values, boxed once so that setting them on a
@@ -72,6 +73,7 @@ func deriveFacts(cert *x509.Certificate) *certFacts {
 		spki:      sha256.Sum256(cert.RawSubjectPublicKeyInfo),
 		notBefore: cert.NotBefore,
 		notAfter:  cert.NotAfter,
+		isCA:      cert.BasicConstraintsValid && cert.IsCA,
 	}
 	if k, err := dnKeyFromDER(cert.RawSubject); err == nil {
 		f.subject = k

@@ -27,6 +27,7 @@ const (
 	ReasonExpired        = "expired"        // NotAfter is in the past
 	ReasonNotYetValid    = "not_yet_valid"  // NotBefore is in the future
 	ReasonNoIdentity     = "no_identity"    // identity blocks exist and none holds
+	ReasonCACertificate  = "ca_certificate" // a CA certificate presented as a client identity
 	reasonMismatchSuffix = "_mismatch"      // "<condition>_mismatch": a top-level condition failed
 )
 
@@ -360,9 +361,16 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 		chains = res.chains
 	}
 
+	// A CA certificate chains to the pool like a leaf would, but it is not a
+	// client identity: its names are trusted only through a pin.
+	untrustedReason := ReasonUnverified
+	if d.Verified && f.isCA {
+		d.Verified = false
+		untrustedReason = ReasonCACertificate
+	}
 	trusted := d.Verified || p.AllowUnverified
 	if !trusted && !p.canTrustByPinOnly {
-		d.Reason = ReasonUnverified
+		d.Reason = untrustedReason
 		return d
 	}
 	if !trusted && p.AllowUnverified {
@@ -392,7 +400,7 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 	}
 	d.Reason = ReasonNoIdentity
 	if skipped {
-		d.Reason = ReasonUnverified
+		d.Reason = untrustedReason
 	}
 	return d
 }

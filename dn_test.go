@@ -1,0 +1,723 @@
+package clientcertificate
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/binary"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+)
+
+var (
+	dnOIDCN           = asn1.ObjectIdentifier{2, 5, 4, 3}
+	dnOIDSurname      = asn1.ObjectIdentifier{2, 5, 4, 4}
+	dnOIDSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
+	dnOIDC            = asn1.ObjectIdentifier{2, 5, 4, 6}
+	dnOIDL            = asn1.ObjectIdentifier{2, 5, 4, 7}
+	dnOIDST           = asn1.ObjectIdentifier{2, 5, 4, 8}
+	dnOIDStreet       = asn1.ObjectIdentifier{2, 5, 4, 9}
+	dnOIDO            = asn1.ObjectIdentifier{2, 5, 4, 10}
+	dnOIDOU           = asn1.ObjectIdentifier{2, 5, 4, 11}
+	dnOIDTitle        = asn1.ObjectIdentifier{2, 5, 4, 12}
+	dnOIDDescription  = asn1.ObjectIdentifier{2, 5, 4, 13}
+	dnOIDBusinessCat  = asn1.ObjectIdentifier{2, 5, 4, 15}
+	dnOIDPostalCode   = asn1.ObjectIdentifier{2, 5, 4, 17}
+	dnOIDName         = asn1.ObjectIdentifier{2, 5, 4, 41}
+	dnOIDGivenName    = asn1.ObjectIdentifier{2, 5, 4, 42}
+	dnOIDInitials     = asn1.ObjectIdentifier{2, 5, 4, 43}
+	dnOIDGenQualifier = asn1.ObjectIdentifier{2, 5, 4, 44}
+	dnOIDDNQualifier  = asn1.ObjectIdentifier{2, 5, 4, 46}
+	dnOIDPseudonym    = asn1.ObjectIdentifier{2, 5, 4, 65}
+	dnOIDOrgID        = asn1.ObjectIdentifier{2, 5, 4, 97}
+	dnOIDDC           = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}
+	dnOIDUID          = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
+	dnOIDEmail        = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+	dnOIDJurL         = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 60, 2, 1, 1}
+	dnOIDJurST        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 60, 2, 1, 2}
+	dnOIDJurC         = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 60, 2, 1, 3}
+	dnOIDPrivate      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}
+)
+
+func dnATV(oid asn1.ObjectIdentifier, v any) pkix.AttributeTypeAndValue {
+	return pkix.AttributeTypeAndValue{Type: oid, Value: v}
+}
+
+func dnRDN(atvs ...pkix.AttributeTypeAndValue) pkix.RelativeDistinguishedNameSET { return atvs }
+
+func dnSeq(rdns ...pkix.RelativeDistinguishedNameSET) pkix.RDNSequence { return rdns }
+
+// dnTyped is an attribute value with an explicit universal tag, for string
+// types Go never chooses on its own.
+func dnTyped(tag int, content []byte) asn1.RawValue {
+	return asn1.RawValue{Class: asn1.ClassUniversal, Tag: tag, Bytes: content}
+}
+
+func dnBMP(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = binary.BigEndian.AppendUint16(b, u)
+	}
+	return b
+}
+
+func dnUTF32(s string) []byte {
+	var b []byte
+	for _, r := range s {
+		b = binary.BigEndian.AppendUint32(b, uint32(r))
+	}
+	return b
+}
+
+func dnMarshal(t testing.TB, v any) []byte {
+	t.Helper()
+	der, err := asn1.Marshal(v)
+	if err != nil {
+		t.Fatalf("asn1.Marshal: %v", err)
+	}
+	return der
+}
+
+// dnTestKey is generated per test run; no key material is committed.
+var dnTestKey = sync.OnceValues(func() (*ecdsa.PrivateKey, error) {
+	return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+})
+
+// dnTestCert issues a self-signed certificate from tmpl and parses it back,
+// so tests see RawSubject exactly as crypto/x509 and crypto/tls do.
+func dnTestCert(t testing.TB, tmpl *x509.Certificate) *x509.Certificate {
+	t.Helper()
+	key, err := dnTestKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.SerialNumber = big.NewInt(42)
+	tmpl.NotBefore = time.Now().Add(-time.Hour)
+	tmpl.NotAfter = time.Now().Add(time.Hour)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatalf("x509.CreateCertificate: %v", err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatalf("x509.ParseCertificate: %v", err)
+	}
+	return cert
+}
+
+func dnMustKey(t testing.TB, der []byte) dnKey {
+	t.Helper()
+	k, err := dnKeyFromDER(der)
+	if err != nil {
+		t.Fatalf("dnKeyFromDER(%x): %v", der, err)
+	}
+	return k
+}
+
+// dnGoStringOK reports whether rdns.String() is a faithful rendering: Go
+// prints known attributes with fmt.Sprint, which is only right for strings.
+func dnGoStringOK(rdns pkix.RDNSequence) bool {
+	goKnown := map[string]bool{"2.5.4.6": true, "2.5.4.10": true, "2.5.4.11": true, "2.5.4.3": true,
+		"2.5.4.5": true, "2.5.4.7": true, "2.5.4.8": true, "2.5.4.9": true, "2.5.4.17": true}
+	for _, rdn := range rdns {
+		for _, atv := range rdn {
+			if _, ok := atv.Value.(string); !ok && goKnown[atv.Type.String()] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// dnMatchCases are names built as DER, with text forms that must all give
+// the same key as the DER. rdns.String() and formatDN are added implicitly.
+var dnMatchCases = []struct {
+	name   string
+	rdns   pkix.RDNSequence
+	noCert bool // crypto/x509 refuses certificates with such values
+	forms  []string
+}{
+	{
+		name: "contoso",
+		rdns: dnSeq(dnRDN(dnATV(dnOIDC, "US")), dnRDN(dnATV(dnOIDO, "Contoso Weather")),
+			dnRDN(dnATV(dnOIDOU, "Stations")), dnRDN(dnATV(dnOIDCN, "station-042"))),
+		forms: []string{
+			`CN=station-042,OU=Stations,O=Contoso Weather,C=US`,            // openssl -nameopt RFC2253, Go
+			`CN=station-042, OU=Stations, O=Contoso Weather, C=US`,         // .NET / Azure APIM
+			`/C=US/O=Contoso Weather/OU=Stations/CN=station-042`,           // openssl -nameopt compat
+			`CN = station-042, OU = Stations, O = Contoso Weather, C = US`, // oneline spacing
+			`CN=station-042;OU=Stations;O=Contoso Weather;C=US`,            // RFC 1779 separators
+			`CN="station-042", OU="Stations", O="Contoso Weather", C="US"`, // quoted
+			`cn=STATION-042,Ou=stations,o=CONTOSO   WEATHER ,c=us`,         // folding
+			"  CN=station-042 ,\tOU=Stations,O= Contoso Weather,C=US  ",    // outer spaces
+			`2.5.4.3=station-042,OID.2.5.4.11=Stations,oid.2.5.4.10=Contoso Weather,2.5.4.6=US`,
+			`CN=#130b73746174696f6e2d303432,OU=#0C0853746174696F6E73,O=Contoso Weather,C=#13025553`,
+			`commonName=station-042,organizationalUnitName=Stations,organizationName=Contoso Weather,countryName=US`,
+			`/c=us/o=contoso weather/ou=stations/cn=station-042`,
+			` / C = US / O = Contoso Weather / OU = Stations / CN = station-042 `,
+		},
+	},
+	{
+		name:  "escaped comma",
+		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "Contoso")), dnRDN(dnATV(dnOIDCN, "Weather, Inc"))),
+		forms: []string{`CN=Weather\, Inc,O=Contoso`, `CN="Weather, Inc", O=Contoso`, `CN=Weather\2C Inc,O=Contoso`, `CN=Weather\2c Inc;O=Contoso`, `CN = "Weather, Inc", O = Contoso`, `/O=Contoso/CN=Weather, Inc`},
+	},
+	{
+		name: "special characters",
+		rdns: dnSeq(dnRDN(dnATV(dnOIDCN, `#1 "quoted" a+b=c\d<e>;f/g`))),
+		forms: []string{
+			`CN=\#1 \"quoted\" a\+b=c\\d\<e\>\;f/g`,
+			`CN=\231 \22quoted\22 a\2Bb\3Dc\5Cd\3Ce\3E\3Bf\2Fg`,
+			`CN="#1 ""quoted"" a+b=c\\d<e>;f/g"`,
+			`CN="#1 \"quoted\" a+b=c\\d<e>;f/g"`,
+			`/CN=\#1 "quoted" a\+b=c\\d<e>;f\/g`,
+		},
+	},
+	{
+		name:  "NUL byte",
+		rdns:  dnSeq(dnRDN(dnATV(dnOIDCN, "nul\x00byte"))),
+		forms: []string{`CN=nul\00byte`, `/CN=nul\x00byte`, `CN="nul\00byte"`, "CN=nul\x00byte"},
+	},
+	{
+		name:  "unicode",
+		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "Zürich")), dnRDN(dnATV(dnOIDCN, "Météo"))),
+		forms: []string{`CN=M\C3\A9t\C3\A9o,O=Z\C3\BCrich`, `CN=Météo, O=Zürich`, `CN=MÉTÉO,O=ZÜRICH`, `/O=Z\xC3\xBCrich/CN=M\xc3\xa9t\xc3\xa9o`},
+	},
+	{
+		name:  "whitespace and case",
+		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "ACME")), dnRDN(dnATV(dnOIDCN, "  Station \t 042  "))),
+		forms: []string{`CN=station 042,O=acme`, `CN=\ \ Station 042\ ,O=Acme`, `CN="  STATION   042", O=ACME`},
+	},
+	{
+		name: "multi-valued RDN",
+		rdns: dnSeq(dnRDN(dnATV(dnOIDC, "US")), dnRDN(dnATV(dnOIDO, "X")),
+			dnRDN(dnATV(dnOIDCN, "a"), dnATV(dnOIDUID, "b"))),
+		forms: []string{`CN=a+UID=b,O=X,C=US`, `UID=b+CN=a,O=X,C=US`, `/C=US/O=X/UID=b+CN=a`, `CN=a + UID=b, O=X, C=US`, `cn=A+uid=B;o=x;c=us`},
+	},
+	{
+		name: ".NET short names",
+		rdns: dnSeq(
+			dnRDN(dnATV(dnOIDDC, dnTyped(asn1.TagIA5String, []byte("com")))),
+			dnRDN(dnATV(dnOIDDC, dnTyped(asn1.TagIA5String, []byte("example")))),
+			dnRDN(dnATV(dnOIDC, "US")), dnRDN(dnATV(dnOIDST, "Washington")), dnRDN(dnATV(dnOIDL, "Redmond")),
+			dnRDN(dnATV(dnOIDStreet, "1 Main St")), dnRDN(dnATV(dnOIDPostalCode, "98052")),
+			dnRDN(dnATV(dnOIDO, "Contoso")), dnRDN(dnATV(dnOIDOU, "Ops")), dnRDN(dnATV(dnOIDSerialNumber, "1234")),
+			dnRDN(dnATV(dnOIDTitle, "Engineer")), dnRDN(dnATV(dnOIDGivenName, "Ada")), dnRDN(dnATV(dnOIDSurname, "Lovelace")),
+			dnRDN(dnATV(dnOIDEmail, dnTyped(asn1.TagIA5String, []byte("ops@example.com")))),
+			dnRDN(dnATV(dnOIDCN, "Ada Lovelace"))),
+		forms: []string{
+			`CN=Ada Lovelace, E=ops@example.com, SN=Lovelace, G=Ada, T=Engineer, SERIALNUMBER=1234, OU=Ops, O=Contoso, PostalCode=98052, STREET=1 Main St, L=Redmond, S=Washington, C=US, DC=example, DC=com`,
+			`CN=Ada Lovelace,emailAddress=ops@example.com,surname=Lovelace,givenName=Ada,title=Engineer,serialNumber=1234,OU=Ops,O=Contoso,postalCode=98052,street=1 Main St,L=Redmond,ST=Washington,C=US,DC=example,DC=com`,
+			`/DC=com/DC=example/C=US/ST=Washington/L=Redmond/street=1 Main St/postalCode=98052/O=Contoso/OU=Ops/serialNumber=1234/title=Engineer/GN=Ada/SN=Lovelace/emailAddress=ops@example.com/CN=Ada Lovelace`,
+		},
+	},
+	{
+		name: "other known names",
+		rdns: dnSeq(
+			dnRDN(dnATV(dnOIDJurC, "US")), dnRDN(dnATV(dnOIDJurST, "Delaware")), dnRDN(dnATV(dnOIDJurL, "Wilmington")),
+			dnRDN(dnATV(dnOIDBusinessCat, "Private Organization")), dnRDN(dnATV(dnOIDOrgID, "NTRUS+DE-5157550")),
+			dnRDN(dnATV(dnOIDDescription, "d")), dnRDN(dnATV(dnOIDName, "n")), dnRDN(dnATV(dnOIDInitials, "AL")),
+			dnRDN(dnATV(dnOIDGenQualifier, "III")), dnRDN(dnATV(dnOIDDNQualifier, "q")), dnRDN(dnATV(dnOIDPseudonym, "p"))),
+		forms: []string{
+			`pseudonym=p,dnQualifier=q,generationQualifier=III,initials=AL,name=n,description=d,organizationIdentifier=NTRUS\+DE-5157550,businessCategory=Private Organization,jurisdictionL=Wilmington,jurisdictionST=Delaware,jurisdictionC=US`,
+			`PSEUDONYM=p, DNQUALIFIER=q, GENERATIONQUALIFIER=III, INITIALS=AL, NAME=n, DESCRIPTION=d, ORGANIZATIONIDENTIFIER="NTRUS+DE-5157550", BUSINESSCATEGORY=Private Organization, jurisdictionLocalityName=Wilmington, jurisdictionStateOrProvinceName=Delaware, jurisdictionCountryName=US`,
+		},
+	},
+	{
+		name:  "unknown OID",
+		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "X")), dnRDN(dnATV(dnOIDPrivate, "Custom"))),
+		forms: []string{`OID.1.3.6.1.4.1.99999.1=Custom, O=X`, `1.3.6.1.4.1.99999.1=custom,O=X`, `1.3.6.1.4.1.99999.1=#0c06437573746f6d,O=X`},
+	},
+	{
+		name: "BMPString and T61String",
+		rdns: dnSeq(dnRDN(dnATV(dnOIDO, dnTyped(asn1.TagT61String, []byte("Caf\xe9")))),
+			dnRDN(dnATV(dnOIDCN, dnTyped(asn1.TagBMPString, dnBMP("Zoë"))))),
+		forms: []string{`CN=Zoë,O=Café`, `CN=zoË, O=CAFÉ`, `CN=#0c045a6fc3ab,O=Caf\C3\A9`, `CN=#1e06005a006f00eb,O=#1404436166e9`},
+	},
+	{
+		name:   "UniversalString and VisibleString",
+		rdns:   dnSeq(dnRDN(dnATV(dnOIDO, dnTyped(26, []byte("Visible")))), dnRDN(dnATV(dnOIDCN, dnTyped(28, dnUTF32("Ünï 𝄞"))))),
+		noCert: true,
+		forms:  []string{`CN=Ünï 𝄞,O=Visible`, `CN=ünÏ  𝄞 , O=VISIBLE`},
+	},
+	{
+		name:   "non-string value",
+		rdns:   dnSeq(dnRDN(dnATV(asn1.ObjectIdentifier{1, 2, 3, 4}, 42))),
+		noCert: true,
+		forms:  []string{`1.2.3.4=#02012A`, `OID.1.2.3.4 = #02012a`},
+	},
+	{
+		name:  "empty value",
+		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "X")), dnRDN(dnATV(dnOIDCN, ""))),
+		forms: []string{`CN=,O=X`, `CN="", O=X`, `CN= ,O=X`, `/O=X/CN=`},
+	},
+}
+
+func TestParseDNMatchesCertificate(t *testing.T) {
+	for _, tc := range dnMatchCases {
+		t.Run(tc.name, func(t *testing.T) {
+			der := dnMarshal(t, tc.rdns)
+			if !tc.noCert {
+				cert := dnTestCert(t, &x509.Certificate{RawSubject: der})
+				if !bytes.Equal(cert.RawSubject, der) {
+					t.Fatalf("certificate RawSubject %x, want %x", cert.RawSubject, der)
+				}
+				der = cert.RawSubject
+			}
+			want := dnMustKey(t, der)
+
+			forms := append([]string{formatDN(der)}, tc.forms...)
+			if dnGoStringOK(tc.rdns) {
+				forms = append(forms, tc.rdns.String())
+			}
+			for _, form := range forms {
+				got, err := parseDN(form)
+				if err != nil {
+					t.Errorf("parseDN(%q): %v", form, err)
+					continue
+				}
+				if got != want {
+					t.Errorf("parseDN(%q) = %q, want %q (the certificate's key)", form, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestParseDNGoNameString covers names as most Go programs build them: from
+// a pkix.Name, printed with pkix.Name.String.
+func TestParseDNGoNameString(t *testing.T) {
+	names := []pkix.Name{
+		{CommonName: "station-042", OrganizationalUnit: []string{"Stations"}, Organization: []string{"Contoso Weather"}, Country: []string{"US"}},
+		{CommonName: "Weather, Inc", Organization: []string{"A+B", "C;D"}, Locality: []string{" Spaced "}, Province: []string{"#hash"}},
+		// No ExtraNames: pkix.Name.String prints them out of place.
+		{CommonName: "x", SerialNumber: "0042", StreetAddress: []string{"1 Main St"}, PostalCode: []string{"98052"}},
+	}
+	for _, n := range names {
+		cert := dnTestCert(t, &x509.Certificate{Subject: n})
+		want := dnMustKey(t, cert.RawSubject)
+		for _, s := range []string{cert.Subject.String(), formatDN(cert.RawSubject)} {
+			got, err := parseDN(s)
+			if err != nil {
+				t.Errorf("parseDN(%q): %v", s, err)
+			} else if got != want {
+				t.Errorf("parseDN(%q) does not match the certificate", s)
+			}
+		}
+		if got := dnMustKey(t, cert.RawIssuer); got != want {
+			t.Errorf("self-signed RawIssuer key differs from RawSubject key")
+		}
+	}
+}
+
+// TestParseDNRDNSequenceRoundTrip: parseDN(rdns.String()) must equal
+// dnKeyFromDER(asn1.Marshal(rdns)), unknown OIDs included.
+func TestParseDNRDNSequenceRoundTrip(t *testing.T) {
+	seqs := []pkix.RDNSequence{
+		dnSeq(dnRDN(dnATV(dnOIDCN, "plain"))),
+		dnSeq(dnRDN(dnATV(dnOIDC, "US")), dnRDN(dnATV(dnOIDPrivate, "x,y+z"), dnATV(dnOIDCN, "c"))),
+		dnSeq(dnRDN(dnATV(asn1.ObjectIdentifier{2, 999, 1}, "ünïcode"))),
+		dnSeq(dnRDN(dnATV(asn1.ObjectIdentifier{1, 2, 3}, 7)), dnRDN(dnATV(asn1.ObjectIdentifier{1, 2, 4}, true))),
+		dnSeq(dnRDN(dnATV(dnOIDO, " lead"), dnATV(dnOIDOU, "trail "), dnATV(dnOIDL, `\"<>;`))),
+		dnSeq(dnRDN(dnATV(dnOIDDC, "org")), dnRDN(dnATV(dnOIDDC, "example")), dnRDN(dnATV(dnOIDUID, "u/1"))),
+	}
+	for _, rdns := range seqs {
+		der := dnMarshal(t, rdns)
+		want := dnMustKey(t, der)
+		for _, s := range []string{rdns.String(), formatDN(der)} {
+			got, err := parseDN(s)
+			if err != nil {
+				t.Errorf("parseDN(%q): %v", s, err)
+			} else if got != want {
+				t.Errorf("parseDN(%q) != dnKeyFromDER(%x)", s, der)
+			}
+		}
+	}
+}
+
+func TestParseDNMismatch(t *testing.T) {
+	pairs := []struct{ name, a, b string }{
+		{"escaped comma vs two attributes", `CN=a\,OU=b`, `CN=a,OU=b`},
+		{"escaped comma CN vs separate CNs", `CN=Weather\, Inc,O=X`, `CN=Weather,CN=Inc,O=X`},
+		{"quoted comma vs separate attributes", `CN="Weather, OU=Inc", O=X`, `CN=Weather, OU=Inc, O=X`},
+		{"escaped plus vs multi-valued", `CN=a\+UID=b`, `CN=a+UID=b`},
+		{"escaped slash vs two RDNs", `/CN=a\/O=b`, `/CN=a/O=b`},
+		{"RDN order swapped", `CN=a,O=b`, `O=b,CN=a`},
+		{"slash order swapped", `/C=US/O=X`, `/O=X/C=US`},
+		{"slash vs RFC order", `/C=US/O=X`, `C=US,O=X`},
+		{"duplicated attribute", `OU=a,OU=a,O=b`, `OU=a,O=b`},
+		{"duplicated in multi-valued", `CN=a+CN=a`, `CN=a`},
+		{"Cyrillic Es", "CN=\u0421ontoso", "CN=Contoso"},
+		{"Cyrillic o", "O=Cont\u043eso", "O=Contoso"},
+		{"Kelvin sign", "CN=\u212Aey", "CN=key"},
+		{"Ohm sign", "CN=\u2126", "CN=\u03a9"},
+		{"more RDNs", `CN=a,O=b`, `CN=a,O=b,C=US`},
+		{"fewer RDNs", `CN=a,O=b`, `CN=a`},
+		{"multi-valued vs separate", `CN=a+UID=b,O=X`, `CN=a,UID=b,O=X`},
+		{"multi-valued vs separate reversed", `CN=a+UID=b,O=X`, `UID=b,CN=a,O=X`},
+		{"different grouping", `CN=a+O=b,C=c`, `CN=a,O=b+C=c`},
+		{"different grouping, same sorted order", `ST=z,C=x+L=y`, `L=y+ST=z,C=x`},
+		{"different type", `CN=a`, `O=a`},
+		{"SN is surname", `SN=a`, `SERIALNUMBER=a`},
+		{"NUL inside", `CN=a\00b`, `CN=ab`},
+		{"NUL at end", `CN=a\00`, `CN=a`},
+		{"internal space", `CN=a b`, `CN=ab`},
+		{"string vs OCTET STRING", `CN=a`, `CN=#040161`},
+		{"string spelling DER vs DER", `CN=\04\01a`, `CN=#040161`},
+		// Without length-prefixed values these two would encode identically.
+		{"value spelling key structure", `CN=c,CN=a\01\072.5.4.3sb`, `CN=b\01\072.5.4.3sc,CN=a`},
+		{"string vs INTEGER", `1.2.3.4=42`, `1.2.3.4=#02012a`},
+		{"hex is not a string when quoted", `CN="#0c0161"`, `CN=#0c0161`},
+		{"escaped hash", `CN=\#0c0161`, `CN=a`},
+		{"semicolon escaped", `CN=a\;O=b`, `CN=a;O=b`},
+		{"different OID", `1.2.3=a`, `1.2.30=a`},
+	}
+	for _, p := range pairs {
+		ka, err := parseDN(p.a)
+		if err != nil {
+			t.Fatalf("%s: parseDN(%q): %v", p.name, p.a, err)
+		}
+		kb, err := parseDN(p.b)
+		if err != nil {
+			t.Fatalf("%s: parseDN(%q): %v", p.name, p.b, err)
+		}
+		if ka == kb {
+			t.Errorf("%s: %q and %q have the same key", p.name, p.a, p.b)
+		}
+	}
+
+	// The same distinctions against real certificates.
+	certs := []struct {
+		name string
+		rdns pkix.RDNSequence
+		text string
+	}{
+		{"comma in CN", dnSeq(dnRDN(dnATV(dnOIDCN, "a,OU=b"))), `CN=a,OU=b`},
+		{"separate attributes", dnSeq(dnRDN(dnATV(dnOIDOU, "b")), dnRDN(dnATV(dnOIDCN, "a"))), `CN=a\,OU=b`},
+		{"multi-valued cert", dnSeq(dnRDN(dnATV(dnOIDCN, "a"), dnATV(dnOIDUID, "b"))), `CN=a,UID=b`},
+		{"separate cert", dnSeq(dnRDN(dnATV(dnOIDUID, "b")), dnRDN(dnATV(dnOIDCN, "a"))), `CN=a+UID=b`},
+		{"look-alike cert", dnSeq(dnRDN(dnATV(dnOIDCN, "\u0421ontoso"))), `CN=Contoso`},
+		{"swapped cert", dnSeq(dnRDN(dnATV(dnOIDC, "US")), dnRDN(dnATV(dnOIDO, "X"))), `C=US,O=X`},
+		{"duplicated cert", dnSeq(dnRDN(dnATV(dnOIDOU, "a")), dnRDN(dnATV(dnOIDOU, "a"))), `OU=a`},
+	}
+	for _, c := range certs {
+		cert := dnTestCert(t, &x509.Certificate{RawSubject: dnMarshal(t, c.rdns)})
+		k, err := parseDN(c.text)
+		if err != nil {
+			t.Fatalf("%s: parseDN(%q): %v", c.name, c.text, err)
+		}
+		if k == dnMustKey(t, cert.RawSubject) {
+			t.Errorf("%s: %q matches certificate subject %s", c.name, c.text, formatDN(cert.RawSubject))
+		}
+	}
+}
+
+func TestParseDNErrors(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "empty distinguished name"},
+		{" \t ", "empty distinguished name"},
+		{"CN", `missing "="`},
+		{"CN=a,O", `missing "=" after "O"`},
+		{"CN=a+b", `missing "=" after "b"`},
+		{"/C=US/foo", `missing "=" after "foo"`},
+		{"=a", "empty attribute type"},
+		{"CN=a, =b", "empty attribute type"},
+		{"FOO=bar", `unknown attribute type "FOO": use a known name such as CN, O, OU, C, L, ST, DC, UID, emailAddress or a dotted OID`},
+		{"Common Name=x", `unknown attribute type "Common Name"`},
+		{"subject=CN = x", `unknown attribute type "subject"`},
+		{"OID.=x", "invalid OID"},
+		{"OID.CN=x", "not a decimal number"},
+		{"1=x", "at least two arcs"},
+		{"1.2..3=x", "empty arc"},
+		{"1.2.=x", "empty arc"},
+		{"3.1=x", "first arc must be 0, 1 or 2"},
+		{"1.40=x", "second arc"},
+		{"1.2.03=x", "leading zero"},
+		{"1.2.2147483648=x", "too large"},
+		{"2.2147483600=x", "too large"},
+		{"1.2.3x=y", "not a decimal number"},
+		{`CN="abc`, "unterminated quoted value"},
+		{`CN="abc""`, "unterminated quoted value"},
+		{`CN="a"b`, "after the closing quote"},
+		{`CN="a" O=b`, "after the closing quote"},
+		{`CN=abc\`, "trailing backslash"},
+		{`CN="abc\`, "trailing backslash"},
+		{`CN=a\4`, "invalid escape"},
+		{`CN=a\4g`, "invalid escape"},
+		{`CN=a\zz`, `invalid escape "\\zz"`},
+		{`CN=a\x4`, "invalid escape"},
+		{`CN=a\é`, "invalid escape"},
+		{`CN=#`, "empty #hex value"},
+		{`CN=# ,O=x`, "empty #hex value"},
+		{`CN=#abc`, "odd number of hex digits"},
+		{`CN=#0c0161zz`, "invalid character"},
+		{`CN=#0c01 61`, "invalid character"},
+		{`CN=#0c05616263`, "not a single DER-encoded"},
+		{`CN=#0c01610c0161`, "not a single DER-encoded"},
+		{`CN=#0c8101` + strings.Repeat("61", 1), "not a single DER-encoded"}, // non-minimal length
+		{"CN=a,,O=b", "empty RDN"},
+		{"CN=a;;O=b", "empty RDN"},
+		{",CN=a", "empty RDN at offset 0"},
+		{"CN=a,", "empty RDN"},
+		{"CN=a, ", "empty RDN"},
+		{"CN=a+,O=b", `empty attribute after "+"`},
+		{"CN=a+", `empty attribute after "+"`},
+		{"+CN=a", "empty RDN"},
+		{"/C=US//CN=a", "empty RDN"},
+		{"/C=US/", "empty RDN"},
+		{"/", "empty RDN"},
+		{`CN=\C3`, "not valid UTF-8"},
+		{`CN=\FF\FE`, "not valid UTF-8"},
+		{"CN=\xff", "not valid UTF-8"},
+		{`CN="\C3("`, "not valid UTF-8"},
+		{strings.Repeat("a", maxDNTextLen+1), "too long"},
+		{strings.Repeat("CN=a,", maxDNAttributes) + "CN=a", "too many attributes"},
+		{strings.Repeat("CN=a+", maxDNAttributes) + "CN=a", "too many attributes"},
+	}
+	for _, tc := range tests {
+		k, err := parseDN(tc.in)
+		if err == nil {
+			t.Errorf("parseDN(%.60q) = %q, want error containing %q", tc.in, k, tc.want)
+			continue
+		}
+		if k != "" {
+			t.Errorf("parseDN(%.60q) returned key %q with error", tc.in, k)
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parseDN(%.60q) error %q, want it to contain %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestParseDNLimits(t *testing.T) {
+	if _, err := parseDN(strings.Repeat("CN=a,", maxDNAttributes-1) + "CN=a"); err != nil {
+		t.Errorf("%d attributes: %v", maxDNAttributes, err)
+	}
+	long := "CN=" + strings.Repeat("a", maxDNTextLen-3)
+	if _, err := parseDN(long); err != nil {
+		t.Errorf("%d bytes: %v", len(long), err)
+	}
+
+	var rdns pkix.RDNSequence
+	for range maxDNAttributes {
+		rdns = append(rdns, dnRDN(dnATV(dnOIDCN, "a")))
+	}
+	if _, err := dnKeyFromDER(dnMarshal(t, rdns)); err != nil {
+		t.Errorf("DER with %d attributes: %v", maxDNAttributes, err)
+	}
+	rdns = append(rdns, dnRDN(dnATV(dnOIDCN, "a")))
+	if _, err := dnKeyFromDER(dnMarshal(t, rdns)); err == nil || !strings.Contains(err.Error(), "too many attributes") {
+		t.Errorf("DER with %d attributes: err = %v, want too many attributes", len(rdns), err)
+	}
+}
+
+func TestDNKeyFromDERErrors(t *testing.T) {
+	valid := dnMarshal(t, dnSeq(dnRDN(dnATV(dnOIDCN, "a"))))
+	tests := []struct {
+		name string
+		der  []byte
+	}{
+		{"nil", nil},
+		{"truncated", valid[:len(valid)-1]},
+		{"trailing data", append(append([]byte{}, valid...), 0)},
+		{"not a SEQUENCE", []byte{0x31, 0x00}},
+		{"RDN not a SET", []byte{0x30, 0x02, 0x30, 0x00}},
+		{"empty RDN", []byte{0x30, 0x02, 0x31, 0x00}},
+		{"attribute not a SEQUENCE", []byte{0x30, 0x04, 0x31, 0x02, 0x31, 0x00}},
+		{"attribute without value", []byte{0x30, 0x09, 0x31, 0x07, 0x30, 0x05, 0x06, 0x03, 0x55, 0x04, 0x03}},
+		{"attribute with extra field", []byte{0x30, 0x0e, 0x31, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 'a', 0x05, 0x00}},
+		{"bad OID", []byte{0x30, 0x09, 0x31, 0x07, 0x30, 0x05, 0x06, 0x00, 0x0c, 0x01, 'a'}},
+		{"indefinite length", []byte{0x30, 0x80, 0x00, 0x00}},
+	}
+	for _, tc := range tests {
+		if k, err := dnKeyFromDER(tc.der); err == nil {
+			t.Errorf("%s: dnKeyFromDER(%x) = %q, want error", tc.name, tc.der, k)
+		}
+		if s := formatDN(tc.der); s != "" {
+			t.Errorf("%s: formatDN(%x) = %q, want \"\"", tc.name, tc.der, s)
+		}
+	}
+
+	// An empty Name is legal (certificates with only a SAN); no text form
+	// produces its key, so it matches no configured DN.
+	k, err := dnKeyFromDER([]byte{0x30, 0x00})
+	if err != nil || k == "" {
+		t.Errorf("empty Name: key %q, err %v", k, err)
+	}
+}
+
+func TestFormatDN(t *testing.T) {
+	tests := []struct {
+		rdns pkix.RDNSequence
+		want string
+	}{
+		{dnSeq(dnRDN(dnATV(dnOIDC, "US")), dnRDN(dnATV(dnOIDO, "Contoso Weather")), dnRDN(dnATV(dnOIDOU, "Stations")), dnRDN(dnATV(dnOIDCN, "station-042"))),
+			`CN=station-042,OU=Stations,O=Contoso Weather,C=US`},
+		{dnSeq(dnRDN(dnATV(dnOIDCN, `#1 "q" a+b=c\d<e>;f,g`))), `CN=\#1 \"q\" a\+b=c\\d\<e\>\;f\,g`},
+		{dnSeq(dnRDN(dnATV(dnOIDCN, "  a  "))), `CN=\  a \ `},
+		{dnSeq(dnRDN(dnATV(dnOIDCN, "nul\x00, nl\n, rlo\u202e, nbsp\u00a0."))), `CN=nul\00\, nl\0A\, rlo\E2\80\AE\, nbsp\C2\A0.`},
+		{dnSeq(dnRDN(dnATV(dnOIDCN, "a"), dnATV(dnOIDUID, "b")), dnRDN(dnATV(dnOIDEmail, dnTyped(asn1.TagIA5String, []byte("x@y"))))),
+			`emailAddress=x@y,CN=a+UID=b`},
+		{dnSeq(dnRDN(dnATV(dnOIDPrivate, "Custom"))), `1.3.6.1.4.1.99999.1=#1306437573746f6d`},
+		{dnSeq(dnRDN(dnATV(dnOIDCN, 42))), `CN=#02012a`},
+		{dnSeq(dnRDN(dnATV(dnOIDCN, dnTyped(asn1.TagUTF8String, []byte{0xff})))), `CN=#0c01ff`},
+		{dnSeq(dnRDN(dnATV(dnOIDCN, dnTyped(asn1.TagBMPString, []byte{0xd8, 0x00})))), `CN=#1e02d800`},
+		{dnSeq(dnRDN(dnATV(dnOIDO, dnTyped(asn1.TagT61String, []byte("Caf\xe9"))))), `O=Café`},
+		{dnSeq(dnRDN(dnATV(dnOIDSurname, "Lovelace"), dnATV(dnOIDGivenName, "Ada"))), `GN=Ada+SN=Lovelace`}, // asn1.Marshal sorts SET OF,
+		{dnSeq(), ``},
+	}
+	for _, tc := range tests {
+		der := dnMarshal(t, tc.rdns)
+		got := formatDN(der)
+		if got != tc.want {
+			t.Errorf("formatDN(%x) = %q, want %q", der, got, tc.want)
+		}
+		if got == "" {
+			continue
+		}
+		k, err := parseDN(got)
+		if err != nil {
+			t.Errorf("parseDN(formatDN) %q: %v", got, err)
+		} else if k != dnMustKey(t, der) {
+			t.Errorf("parseDN(%q) does not round-trip to the DER's key", got)
+		}
+	}
+}
+
+func TestFoldDNValue(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"   ", ""},
+		{"already folded", "already folded"},
+		{"  Contoso   Weather  ", "contoso weather"},
+		{"\tA\n\r B\v", "a b"},
+		{"a\u00a0\u00a0b", "a b"},
+		{"ÉCOLE Zürich", "école zürich"},
+		{"ΣΊΣΥΦΟΣ", "σίσυφοσ"},
+		{"a\x00B", "a\x00b"},
+		{"\xffA", "\xffa"},
+		{"\u0421", "\u0441"}, // Cyrillic stays Cyrillic
+		{"\u212A", "\u212A"}, // KELVIN SIGN does not become "k"
+		{"\u2126", "\u2126"}, // OHM SIGN does not become "ω"
+		{"\u212B", "\u212B"}, // ANGSTROM SIGN does not become "å"
+		{"\u0130", "\u0130"}, // "İ" does not become "i"
+		{"\u03a9\u00c5", "\u03c9\u00e5"},
+		{"\u01c5", "\u01c5"}, // title-case digraph has no case pair
+	}
+	for _, tc := range tests {
+		if got := foldDNValue(tc.in); got != tc.want {
+			t.Errorf("foldDNValue(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { foldDNValue("station-042.contoso weather") }); n != 0 {
+		t.Errorf("foldDNValue of a folded ASCII value allocates %v times", n)
+	}
+}
+
+// dnFuzzTextSeeds are the text forms used as the FuzzParseDN seed corpus.
+func dnFuzzTextSeeds() []string {
+	var seeds []string
+	for _, tc := range dnMatchCases {
+		seeds = append(seeds, tc.forms...)
+	}
+	return append(seeds,
+		`CN=a\,OU=b`, `CN="Weather, Inc", O=X`, `CN=a+UID=b,O=X`, `/C=US/O=X/UID=b+CN=a`,
+		`1.3.6.1.4.1.99999.1=#0c06637573746f6d`, `CN=#`, `CN="`, `CN=\`, `=`, `,`, `/`, `+`,
+	)
+}
+
+func FuzzParseDN(f *testing.F) {
+	for _, s := range dnFuzzTextSeeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := parseDN(s)
+		if err != nil {
+			if k != "" {
+				t.Fatalf("parseDN(%q) returned key and error %v", s, err)
+			}
+			return
+		}
+		if k == "" {
+			t.Fatalf("parseDN(%q) returned an empty key", s)
+		}
+		if k2, err := parseDN(s); err != nil || k2 != k {
+			t.Fatalf("parseDN(%q) is not deterministic", s)
+		}
+	})
+}
+
+func FuzzDNKeyFromDER(f *testing.F) {
+	for _, tc := range dnMatchCases {
+		der := dnMarshal(f, tc.rdns)
+		if !tc.noCert {
+			cert := dnTestCert(f, &x509.Certificate{RawSubject: der})
+			f.Add(cert.RawSubject)
+			f.Add(cert.RawIssuer)
+		} else {
+			f.Add(der)
+		}
+	}
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		k, err := dnKeyFromDER(der)
+		s := formatDN(der)
+		if err != nil {
+			if k != "" || s != "" {
+				t.Fatalf("dnKeyFromDER(%x) returned a key or a string with error %v", der, err)
+			}
+			return
+		}
+		if k == "" {
+			t.Fatalf("dnKeyFromDER(%x) returned an empty key", der)
+		}
+		if s == "" || len(s) > maxDNTextLen {
+			return
+		}
+		// formatDN output is a valid text form of the same name.
+		k2, err := parseDN(s)
+		if err != nil {
+			t.Fatalf("parseDN(formatDN(%x)) = parseDN(%q): %v", der, s, err)
+		}
+		if k2 != k {
+			t.Fatalf("parseDN(formatDN(%x)) = parseDN(%q) does not round-trip", der, s)
+		}
+	})
+}
+
+func BenchmarkParseDN(b *testing.B) {
+	for _, bc := range []struct{ name, dn string }{
+		{"rfc4514", `CN=station-042,OU=Stations,O=Contoso Weather,C=US`},
+		{"dotnet", `CN="Weather, Inc", OU=Stations, O=Contoso Weather, C=US`},
+		{"slash", `/C=US/O=Contoso Weather/OU=Stations/CN=station-042+UID=s42`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parseDN(bc.dn); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDNKeyFromDER is the per-request cost of keying a certificate name.
+func BenchmarkDNKeyFromDER(b *testing.B) {
+	cert := dnTestCert(b, &x509.Certificate{Subject: pkix.Name{CommonName: "station-042", OrganizationalUnit: []string{"Stations"},
+		Organization: []string{"Contoso Weather"}, Country: []string{"US"}}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dnKeyFromDER(cert.RawSubject); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
