@@ -271,7 +271,7 @@ func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
 	}
 	typ := strings.TrimSpace(p.s[start:p.pos])
 	if p.pos == len(p.s) || p.s[p.pos] != '=' {
-		return dnAttr{}, fmt.Errorf(`missing "=" after %q at offset %d: each attribute must be written TYPE=VALUE`, typ, start)
+		return dnAttr{}, fmt.Errorf(`missing "=" after %q at offset %d: each attribute must be written TYPE=VALUE`, dnShort(typ), start)
 	}
 	if typ == "" {
 		return dnAttr{}, fmt.Errorf(`empty attribute type before "=" at offset %d`, p.pos)
@@ -297,7 +297,7 @@ func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
 		return dnAttr{}, err
 	}
 	if !utf8.Valid(buf) {
-		return dnAttr{}, fmt.Errorf(`value of %s at offset %d is not valid UTF-8 after unescaping (\XX escapes must spell UTF-8 bytes)`, typ, valueStart)
+		return dnAttr{}, fmt.Errorf(`value of %s at offset %d is not valid UTF-8 after unescaping (\XX escapes must spell UTF-8 bytes)`, dnShort(typ), valueStart)
 	}
 	return dnAttr{oid: oid, isString: true, value: string(buf)}, nil
 }
@@ -342,7 +342,7 @@ func (p *dnParser) parseQuotedValue() ([]byte, error) {
 			p.pos++
 			p.skipSpace()
 			if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
-				return nil, fmt.Errorf("unexpected %q at offset %d after the closing quote of the value starting at offset %d: expected %s or the end of the name", p.s[p.pos], p.pos, open, p.sepNames())
+				return nil, fmt.Errorf("unexpected %q at offset %d after the closing quote of the value starting at offset %d: expected %s or the end of the name", p.charAt(), p.pos, open, p.sepNames())
 			}
 			return buf, nil
 		case c == '\\':
@@ -400,7 +400,7 @@ func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
 	digits := p.s[start:p.pos]
 	p.skipSpace()
 	if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
-		return dnAttr{}, fmt.Errorf(`invalid character %q at offset %d in #hex value: after "#" only hex digits are allowed (write \# for a value starting with a literal "#")`, p.s[p.pos], p.pos)
+		return dnAttr{}, fmt.Errorf(`invalid character %q at offset %d in #hex value: after "#" only hex digits are allowed (write \# for a value starting with a literal "#")`, p.charAt(), p.pos)
 	}
 	if digits == "" {
 		return dnAttr{}, fmt.Errorf(`empty #hex value at offset %d (write \# for a literal "#")`, at)
@@ -432,7 +432,7 @@ func dnAttrOID(typ string) (string, error) {
 	if oid, ok := dnAttrTypes[strings.ToUpper(typ)]; ok {
 		return oid, nil
 	}
-	return "", fmt.Errorf("unknown attribute type %q: use a known name such as CN, O, OU, C, L, ST, DC, UID, emailAddress or a dotted OID", typ)
+	return "", fmt.Errorf("unknown attribute type %q: use a known name such as CN, O, OU, C, L, ST, DC, UID, emailAddress or a dotted OID", dnShort(typ))
 }
 
 // dnParseOID validates a dotted-decimal OID and returns it in the form
@@ -441,7 +441,7 @@ func dnAttrOID(typ string) (string, error) {
 // any other could never match a certificate.
 func dnParseOID(s, typ string) (string, error) {
 	bad := func(why string) (string, error) {
-		return "", fmt.Errorf("invalid OID %q in attribute type: %s (expected dotted decimal such as 2.5.4.3, optionally prefixed with OID.)", typ, why)
+		return "", fmt.Errorf("invalid OID %q in attribute type: %s (expected dotted decimal such as 2.5.4.3, optionally prefixed with OID.)", dnShort(typ), why)
 	}
 	arcs := strings.Split(s, ".")
 	var first, second uint64
@@ -449,17 +449,17 @@ func dnParseOID(s, typ string) (string, error) {
 		if arc == "" {
 			return bad("empty arc")
 		}
+		for j := 0; j < len(arc); j++ {
+			if arc[j] < '0' || arc[j] > '9' {
+				return bad(fmt.Sprintf("arc %q is not a decimal number", dnShort(arc)))
+			}
+		}
 		if len(arc) > 1 && arc[0] == '0' {
 			return bad("arc with a leading zero")
 		}
-		for j := 0; j < len(arc); j++ {
-			if arc[j] < '0' || arc[j] > '9' {
-				return bad(fmt.Sprintf("arc %q is not a decimal number", arc))
-			}
-		}
 		v, err := strconv.ParseUint(arc, 10, 31)
 		if err != nil {
-			return bad(fmt.Sprintf("arc %s is too large", arc))
+			return bad(fmt.Sprintf("arc %s is too large", dnShort(arc)))
 		}
 		switch i {
 		case 0:
@@ -799,6 +799,25 @@ func writeDNValue(b *strings.Builder, v string) {
 			}
 		}
 	}
+}
+
+// charAt returns the character at p.pos, for error messages.
+func (p *dnParser) charAt() string {
+	_, size := utf8.DecodeRuneInString(p.s[p.pos:])
+	return p.s[p.pos : p.pos+size]
+}
+
+// dnShort shortens s for an error message.
+func dnShort(s string) string {
+	const maxLen = 64
+	if len(s) <= maxLen {
+		return s
+	}
+	i := maxLen
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
 }
 
 func dnIsHex(c byte) bool {

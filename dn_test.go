@@ -479,6 +479,8 @@ func TestParseDNErrors(t *testing.T) {
 		{"CN=\xff", "not valid UTF-8"},
 		{`CN="\C3("`, "not valid UTF-8"},
 		{strings.Repeat("a", maxDNTextLen+1), "too long"},
+		{strings.Repeat("A", 1000) + "=x", `unknown attribute type "AAAA`},
+		{"1." + strings.Repeat("9", 1000) + "=x", "too large"},
 		{strings.Repeat("CN=a,", maxDNAttributes) + "CN=a", "too many attributes"},
 		{strings.Repeat("CN=a+", maxDNAttributes) + "CN=a", "too many attributes"},
 	}
@@ -493,6 +495,9 @@ func TestParseDNErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("parseDN(%.60q) error %q, want it to contain %q", tc.in, err, tc.want)
+		}
+		if len(err.Error()) > 300 {
+			t.Errorf("parseDN(%.60q) error is %d bytes long; quote less of the input", tc.in, len(err.Error()))
 		}
 	}
 }
