@@ -219,6 +219,21 @@ func TestUnmarshalCaddyfileValid(t *testing.T) {
 	}
 }
 
+// TestUnmarshalCaddyfileKnownIssues records Caddyfile behaviour that looks
+// wrong, with the behaviour expected instead; skipped until caddyfile.go is
+// fixed.
+func TestUnmarshalCaddyfileKnownIssues(t *testing.T) {
+	t.Run("quoted empty identity name after an unnamed identity", func(t *testing.T) {
+		t.Skip(`known issue: identity "" is reported as a duplicate of an unnamed identity`)
+		// compile() treats Name "" as unnamed and allows any number of them.
+		in := "client_certificate {\n\tidentity {\n\t\tcommon_name a\n\t}\n\tidentity \"\" {\n\t\tcommon_name b\n\t}\n}"
+		var h Handler
+		if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)); err != nil {
+			t.Errorf("UnmarshalCaddyfile: %v", err)
+		}
+	})
+}
+
 // cfCheckJSONRoundTrip encodes p as the Caddyfile adapter would, decodes it
 // into a Handler as Caddy does when loading the config, and compiles it.
 func cfCheckJSONRoundTrip(t testing.TB, p *Policy) {

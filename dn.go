@@ -158,9 +158,9 @@ var dnAttrDisplayNames = map[string]string{
 //     recognised by its leading "/". "/" separates RDNs, so a literal "/" is
 //     written \/.
 //
-// Comma-separated names are always read least significant first, so
-// OpenSSL's default "C = US, O = y, CN = x" output parses but names the
-// reverse of the certificate's name and will not match it.
+//   - OpenSSL's default "oneline" form, most significant RDN first
+//     ("C = US, O = y, CN = x"), recognised by " = " around every "=":
+//     RFC 4514 and .NET never put spaces there, OpenSSL always does.
 //
 // Attribute types are case-insensitive short names or dotted OIDs, with an
 // optional "OID." prefix.
@@ -181,7 +181,8 @@ func parseDN(s string) (dnKey, error) {
 	if err != nil {
 		return "", err
 	}
-	if !p.slash {
+	oneline := p.spacedEquals == p.nattrs
+	if !p.slash && !oneline {
 		// RFC 4514 writes the most significant RDN last; keys use ASN.1 order.
 		slices.Reverse(rdns)
 	}
@@ -194,6 +195,9 @@ type dnParser struct {
 	pos    int
 	slash  bool // OpenSSL slash form: "/" separates RDNs, "," and ";" are literal
 	nattrs int
+	// spacedEquals counts attributes written "TYPE = VALUE", as only
+	// OpenSSL's oneline form (most significant RDN first) writes them.
+	spacedEquals int
 }
 
 // isRDNSep reports whether c separates RDNs in the current form.
@@ -279,6 +283,9 @@ func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
 	oid, err := dnAttrOID(typ)
 	if err != nil {
 		return dnAttr{}, err
+	}
+	if p.s[p.pos-1] == ' ' && p.pos+1 < len(p.s) && p.s[p.pos+1] == ' ' {
+		p.spacedEquals++
 	}
 	p.pos++ // '='
 	p.skipSpace()

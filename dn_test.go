@@ -153,7 +153,7 @@ var dnMatchCases = []struct {
 			`CN=station-042,OU=Stations,O=Contoso Weather,C=US`,            // openssl -nameopt RFC2253, Go
 			`CN=station-042, OU=Stations, O=Contoso Weather, C=US`,         // .NET / Azure APIM
 			`/C=US/O=Contoso Weather/OU=Stations/CN=station-042`,           // openssl -nameopt compat
-			`CN = station-042, OU = Stations, O = Contoso Weather, C = US`, // oneline spacing
+			`C = US, O = Contoso Weather, OU = Stations, CN = station-042`, // OpenSSL default (oneline): most significant first
 			`CN=station-042;OU=Stations;O=Contoso Weather;C=US`,            // RFC 1779 separators
 			`CN="station-042", OU="Stations", O="Contoso Weather", C="US"`, // quoted
 			`cn=STATION-042,Ou=stations,o=CONTOSO   WEATHER ,c=us`,         // folding
@@ -168,7 +168,7 @@ var dnMatchCases = []struct {
 	{
 		name:  "escaped comma",
 		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "Contoso")), dnRDN(dnATV(dnOIDCN, "Weather, Inc"))),
-		forms: []string{`CN=Weather\, Inc,O=Contoso`, `CN="Weather, Inc", O=Contoso`, `CN=Weather\2C Inc,O=Contoso`, `CN=Weather\2c Inc;O=Contoso`, `CN = "Weather, Inc", O = Contoso`, `/O=Contoso/CN=Weather, Inc`},
+		forms: []string{`CN=Weather\, Inc,O=Contoso`, `CN="Weather, Inc", O=Contoso`, `CN=Weather\2C Inc,O=Contoso`, `CN=Weather\2c Inc;O=Contoso`, `O = Contoso, CN = "Weather, Inc"`, `/O=Contoso/CN=Weather, Inc`},
 	},
 	{
 		name: "special characters",

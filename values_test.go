@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -209,6 +210,9 @@ func TestParseSPKI(t *testing.T) {
 		{"hex colons", vtColons(vtSPKI[:]), vtSPKI},
 		{"hex spaces", vtSpaced(vtSPKI[:]), vtSPKI},
 		{"sha256/ hex", "sha256/" + hex.EncodeToString(vtSPKI[:]), vtSPKI},
+		// 64 characters that are both hex and base64 (of 48 bytes): hex wins,
+		// as a 48-byte digest is not an SPKI pin anyway.
+		{"hex that is also base64", strings.Repeat("A", 64), [32]byte(bytes.Repeat([]byte{0xaa}, 32))},
 	}
 	for _, tc := range accepted {
 		t.Run(tc.name, func(t *testing.T) {
@@ -470,7 +474,7 @@ func vtLongName(n int) string {
 	return s
 }
 
-func TestVTLongName(t *testing.T) {
+func TestValuesLongNameHelper(t *testing.T) {
 	for _, n := range []int{1, 63, 64, 65, 200, 253, 254} {
 		if s := vtLongName(n); len(s) != n || strings.Contains(s, "..") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") {
 			t.Errorf("vtLongName(%d) = %q (%d bytes)", n, s, len(s))
@@ -684,6 +688,32 @@ func TestURIPatternMatch(t *testing.T) {
 			t.Errorf("pattern %q match SAN %q = %v, want %v", tc.pattern, tc.san, got, tc.want)
 		}
 	}
+}
+
+// TestValuesKnownIssues records behaviour that looks wrong, with the
+// behaviour expected instead. The subtests are skipped until values.go is
+// fixed; remove the Skip to check a fix.
+func TestValuesKnownIssues(t *testing.T) {
+	t.Run("uri pattern with upper-case scheme never matches", func(t *testing.T) {
+		t.Skip("known issue: parseURIPattern keeps the scheme as written, certFacts lower-cases it via url.URL.String()")
+		// crypto/x509 parses URI SANs with url.Parse, which lower-cases the
+		// scheme, and certFacts keeps u.String(). A pattern must either be
+		// put in that same form or be rejected.
+		p, err := parseURIPattern("SPIFFE://td/ns/prod/sa/api")
+		if err != nil {
+			return // rejecting it would be fine too
+		}
+		u, _ := url.Parse("SPIFFE://td/ns/prod/sa/api")
+		if !p.match(u.String()) {
+			t.Errorf("pattern %+v does not match the certificate form %q", p, u.String())
+		}
+	})
+	t.Run("dns pattern folds non-ASCII into ASCII", func(t *testing.T) {
+		t.Skip("known issue: strings.ToLower maps U+212A KELVIN SIGN to 'k' before the character check")
+		if p, err := parseDNSPattern("\u212aelvin.example.com"); err == nil {
+			t.Errorf("parseDNSPattern accepted a non-ASCII name as %+v", p)
+		}
+	})
 }
 
 // --- fuzz targets ---
