@@ -451,3 +451,24 @@ func TestIntegrationCurl(t *testing.T) {
 
 func sha1Sum(b []byte) [20]byte   { return sha1.Sum(b) } //nolint:gosec // thumbprint
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// A JSON config (no Caddyfile adapter to catch typos) fails at Provision,
+// naming the field and the value. The admin API returns the error JSON-encoded,
+// hence the escaped quotes.
+func TestIntegrationJSONProvisionErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: starts Caddy")
+	}
+	for _, c := range []struct{ module, want string }{
+		{`"handle": [{"handler": "client_certificate", "identities": [{"name": "a", "common_name": ["x"]}, {"name": "b", "subject": ["CN=a,,O=b"]}]}]`,
+			`identities[1].subject[0] \"CN=a,,O=b\": empty RDN`},
+		{`"match": [{"client_certificate": {"thumbprint": ["3F2A9B"]}}], "handle": [{"handler": "static_response"}]`,
+			`thumbprint[0] \"3F2A9B\": want 40 hex digits`},
+	} {
+		cfg := fmt.Sprintf(`{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9480"], "routes": [{%s}]}}}}}`, c.module)
+		caddytest.AssertLoadError(t, cfg, "json", c.want)
+	}
+	cfg := `{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9443"], "routes": [{"handle": [{"handler": "static_response"}]}],
+		"tls_connection_policies": [{"client_authentication": {"mode": "request", "verifiers": [{"verifier": "client_certificate", "ip": ["10.0.0.0/40"]}]}}]}}}}}`
+	caddytest.AssertLoadError(t, cfg, "json", `ip[0] \"10.0.0.0/40\": want an IP address or a CIDR range`)
+}
