@@ -1,0 +1,220 @@
+package clientcertificate
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/caddy-mtls/caddy-client-certificate/internal/testpki"
+)
+
+// newRequest builds a request as Caddy hands it to a handler: with a
+// replacer in its context and the given TLS state.
+func newRequest(cs *tls.ConnectionState) (*http.Request, *caddy.Replacer) {
+	r := httptest.NewRequest(http.MethodGet, "https://localhost/api/x", nil)
+	r.TLS = cs
+	r.RemoteAddr = "192.0.2.7:5555"
+	repl := caddy.NewReplacer()
+	r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+	return r, repl
+}
+
+func state(l *testpki.Leaf, verified bool, roots *testpki.CA) *tls.ConnectionState {
+	cs := &tls.ConnectionState{HandshakeComplete: true, PeerCertificates: presented(l)}
+	if verified {
+		cs.VerifiedChains = tlsVerified(l, testpki.Pool(roots))
+	}
+	return cs
+}
+
+type nextRecorder struct{ called bool }
+
+func (n *nextRecorder) ServeHTTP(http.ResponseWriter, *http.Request) error {
+	n.called = true
+	return nil
+}
+
+func TestHandlerServeHTTP(t *testing.T) {
+	s := pki(t)
+	core, logs := observer.New(zapcore.DebugLevel)
+	h := &Handler{Policy: *compiled(t, Policy{
+		RequireUnexpired: true,
+		Conditions:       Conditions{Issuer: []string{issuingCA}},
+		Identities:       []Identity{{Name: "station-042", Conditions: Conditions{CommonName: []string{"station-042"}}}, {Conditions: Conditions{CommonName: []string{"Contoso Weather, Inc"}}}},
+	}, nil), logger: zap.New(core)}
+
+	for _, c := range []struct {
+		name     string
+		cs       *tls.ConnectionState
+		status   int // 0: allowed
+		reason   string
+		userID   string
+		identity string
+	}{
+		{name: "allowed, named identity", cs: state(s.Good, true, s.Root), userID: "station-042", identity: "station-042"},
+		{name: "allowed, unnamed identity: user id is the CN", cs: state(s.CommaCN, true, s.Root), userID: "Contoso Weather, Inc"},
+		{name: "plain HTTP", cs: nil, status: 403, reason: ReasonNoTLS},
+		{name: "early data", cs: &tls.ConnectionState{PeerCertificates: presented(s.Good)}, status: 425, reason: ReasonEarlyData},
+		{name: "no certificate", cs: &tls.ConnectionState{HandshakeComplete: true}, status: 403, reason: ReasonNoCertificate},
+		{name: "unverified", cs: state(s.Good, false, nil), status: 403, reason: ReasonUnverified},
+		{name: "no identity", cs: state(s.Other, true, s.Root), status: 403, reason: ReasonNoIdentity},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, repl := newRequest(c.cs)
+			next := &nextRecorder{}
+			err := h.ServeHTTP(httptest.NewRecorder(), r, next)
+			if c.status == 0 {
+				if err != nil || !next.called {
+					t.Fatalf("want allowed, got err=%v next=%v", err, next.called)
+				}
+				if got, _ := repl.GetString("http.auth.user.id"); got != c.userID {
+					t.Errorf("http.auth.user.id = %q, want %q", got, c.userID)
+				}
+				if got, _ := repl.GetString(placeholderPrefix + "identity"); got != c.identity {
+					t.Errorf("identity placeholder = %q, want %q", got, c.identity)
+				}
+				if got, _ := repl.GetString(placeholderPrefix + "thumbprint"); got != sha1Hex(c.cs.PeerCertificates[0]) {
+					t.Errorf("thumbprint placeholder = %q", got)
+				}
+				if got, _ := repl.GetString(placeholderPrefix + "verified"); got != "true" {
+					t.Errorf("verified placeholder = %q", got)
+				}
+				return
+			}
+			if next.called {
+				t.Fatal("next handler called on deny")
+			}
+			var he caddyhttp.HandlerError
+			if !errors.As(err, &he) || he.StatusCode != c.status {
+				t.Fatalf("want caddyhttp.Error(%d), got %#v", c.status, err)
+			}
+			var de DenyError
+			if !errors.As(err, &de) || de.Reason != c.reason {
+				t.Fatalf("error %v, want reason %q", err, c.reason)
+			}
+			if got, _ := repl.GetString(placeholderPrefix + "reason"); got != c.reason {
+				t.Errorf("reason placeholder = %q, want %q", got, c.reason)
+			}
+			if got, ok := repl.GetString("http.auth.user.id"); ok && got != "" {
+				t.Errorf("http.auth.user.id set on deny: %q", got)
+			}
+		})
+	}
+
+	// every decision was logged at debug level with the certificate's public identifiers
+	entries := logs.FilterMessage("client certificate decision").AllUntimed()
+	if len(entries) != 7 {
+		t.Fatalf("%d decision log entries, want 7", len(entries))
+	}
+	first := entries[0].ContextMap()
+	if first["allowed"] != true || first["thumbprint"] != sha1Hex(s.Good.Cert) || first["subject"] != goodSubject ||
+		first["remote_addr"] != "192.0.2.7:5555" || first["module"] != "handler" || entries[0].Level != zapcore.DebugLevel {
+		t.Errorf("allow entry: %v", first)
+	}
+	deny := entries[6].ContextMap()
+	if deny["allowed"] != false || deny["reason"] != ReasonNoIdentity || deny["subject"] != "CN=station-007,OU=Stations,O=Contoso Weather,C=US" {
+		t.Errorf("deny entry: %v", deny)
+	}
+	for _, e := range entries {
+		for k, v := range e.ContextMap() {
+			if s, ok := v.(string); ok && strings.Contains(s, "PRIVATE KEY") {
+				t.Errorf("log field %s carries private material", k)
+			}
+		}
+	}
+}
+
+func TestHandlerDoesNotLogAboveDebug(t *testing.T) {
+	s := pki(t)
+	core, logs := observer.New(zapcore.InfoLevel)
+	h := &Handler{Policy: *compiled(t, Policy{Conditions: Conditions{Thumbprint: []string{sha1Hex(s.Good.Cert)}}}, nil), logger: zap.New(core)}
+	r, _ := newRequest(state(s.Other, false, nil))
+	_ = h.ServeHTTP(httptest.NewRecorder(), r, &nextRecorder{})
+	if logs.Len() != 0 {
+		t.Fatalf("decision logged at info level: %v", logs.All())
+	}
+}
+
+func TestMatcher(t *testing.T) {
+	s := pki(t)
+	m := &Matcher{Policy: *compiled(t, Policy{Conditions: Conditions{CommonName: []string{"station-042"}}}, testpki.Pool(s.Root)), logger: zap.NewNop()}
+	for _, c := range []struct {
+		name   string
+		cs     *tls.ConnectionState
+		match  bool
+		status int
+	}{
+		{"good", state(s.Good, false, nil), true, 0},
+		{"other station", state(s.Other, false, nil), false, 0},
+		{"rogue CA", state(s.FromRogueCA, false, nil), false, 0},
+		{"plain HTTP", nil, false, 0},
+		{"early data", &tls.ConnectionState{PeerCertificates: presented(s.Good)}, false, 425},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, repl := newRequest(c.cs)
+			match, err := m.MatchWithError(r)
+			if match != c.match {
+				t.Fatalf("match = %v, want %v", match, c.match)
+			}
+			var he caddyhttp.HandlerError
+			if c.status != 0 {
+				if !errors.As(err, &he) || he.StatusCode != c.status {
+					t.Fatalf("want caddyhttp.Error(%d), got %v", c.status, err)
+				}
+			} else if err != nil {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if match {
+				if got, _ := repl.GetString(placeholderPrefix + "common_name"); got != "station-042" {
+					t.Errorf("common_name placeholder = %q", got)
+				}
+			}
+			if m.Match(r) != c.match {
+				t.Error("Match and MatchWithError disagree")
+			}
+		})
+	}
+}
+
+func TestVerifier(t *testing.T) {
+	s := pki(t)
+	v := &Verifier{Policy: *compiled(t, Policy{Conditions: Conditions{Subject: []string{goodSubject}}}, testpki.Pool(s.Root)), logger: zap.NewNop()}
+	raw := func(l *testpki.Leaf) [][]byte {
+		var out [][]byte
+		for _, c := range presented(l) {
+			out = append(out, c.Raw)
+		}
+		return out
+	}
+	if err := v.VerifyClientCertificate(nil, nil); err != nil {
+		t.Errorf("no certificate: got %v, want nil (the client_auth mode decides)", err)
+	}
+	if err := v.VerifyClientCertificate(raw(s.Good), nil); err != nil {
+		t.Errorf("good: %v", err)
+	}
+	for name, l := range map[string]*testpki.Leaf{"other": s.Other, "rogue": s.FromRogueCA, "self-signed": s.SelfSignedGood, "expired": s.Expired} {
+		if err := v.VerifyClientCertificate(raw(l), nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := v.VerifyClientCertificate([][]byte{[]byte("not a certificate")}, nil); err == nil {
+		t.Error("garbage accepted")
+	}
+	// the same bytes parse once: later handshakes reuse the interned certificate
+	a, _ := internCertificate(s.Good.Cert.Raw)
+	b, _ := internCertificate(append([]byte(nil), s.Good.Cert.Raw...))
+	if a != b {
+		t.Error("certificate not interned")
+	}
+}
