@@ -154,6 +154,7 @@ var dnAttrDisplayNames = map[string]string{
 //     and "="; values may use backslash escapes (\, \+ \" \\ \XX and
 //     OpenSSL's \xXX), be "#hex" DER, or be double-quoted as .NET prints them
 //     ("" inside quotes is one quote).
+//
 //   - OpenSSL's slash form, most significant RDN first ("/C=US/O=y/CN=x"),
 //     recognised by its leading "/". "/" separates RDNs, so a literal "/" is
 //     written \/.
