@@ -221,10 +221,14 @@ func (p *Policy) compile() error {
 	return nil
 }
 
-// Validate reports configuration errors. Provision has already parsed every
-// value, so there is nothing left to check; it exists so the modules can
-// implement caddy.Validator uniformly.
-func (p *Policy) Validate() error { return nil }
+// Validate rejects policies that parse but cannot mean what was intended.
+// Value errors were already reported by Provision, which parses them.
+func (p *Policy) Validate() error {
+	if p.AllowUnverified && p.top.empty && len(p.identities) == 0 {
+		return errors.New("allow_unverified without any condition would allow every certificate, including self-signed ones; add a condition (e.g. thumbprint or issuer) or remove allow_unverified")
+	}
+	return nil
+}
 
 func compileConditions(path string, c *Conditions) (compiledConditions, error) {
 	var out compiledConditions

@@ -320,3 +320,14 @@ func TestFactsCacheIsBounded(t *testing.T) {
 		t.Fatalf("facts cache holds %d entries, bound is %d", n, factsCacheSize)
 	}
 }
+
+func TestValidateRejectsAllowUnverifiedWithoutConditions(t *testing.T) {
+	p := compiled(t, Policy{AllowUnverified: true}, nil)
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "allow_unverified without any condition") {
+		t.Fatalf("Validate() = %v", err)
+	}
+	p = compiled(t, Policy{AllowUnverified: true, Conditions: Conditions{Issuer: []string{issuingCA}}}, nil)
+	if err := p.Validate(); err != nil {
+		t.Fatalf("Validate() = %v", err)
+	}
+}
