@@ -104,6 +104,9 @@ func (p *Policy) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			p.AllowUnverified = true
 		case "verify_cache_size":
+			if p.VerifyCacheSize != 0 {
+				return d.Err("verify_cache_size given twice")
+			}
 			if !d.NextArg() {
 				return d.ArgErr()
 			}
@@ -144,7 +147,7 @@ func (p *Policy) unmarshalIdentity(d *caddyfile.Dispenser) error {
 	case 1:
 		id.Name = args[0]
 		for _, other := range p.Identities {
-			if other.Name == id.Name {
+			if id.Name != "" && other.Name == id.Name {
 				return d.Errf("duplicate identity name '%s'; identity names must be unique", id.Name)
 			}
 		}

@@ -219,12 +219,9 @@ func TestUnmarshalCaddyfileValid(t *testing.T) {
 	}
 }
 
-// TestUnmarshalCaddyfileKnownIssues records Caddyfile behaviour that looks
-// wrong, with the behaviour expected instead; skipped until caddyfile.go is
-// fixed.
-func TestUnmarshalCaddyfileKnownIssues(t *testing.T) {
+// TestUnmarshalCaddyfileRegressions pins Caddyfile bugs found by review.
+func TestUnmarshalCaddyfileRegressions(t *testing.T) {
 	t.Run("quoted empty identity name after an unnamed identity", func(t *testing.T) {
-		t.Skip(`known issue: identity "" is reported as a duplicate of an unnamed identity`)
 		// compile() treats Name "" as unnamed and allows any number of them.
 		in := "client_certificate {\n\tidentity {\n\t\tcommon_name a\n\t}\n\tidentity \"\" {\n\t\tcommon_name b\n\t}\n}"
 		var h Handler

@@ -85,18 +85,53 @@ func parseThumbprint(value string) ([]byte, error) {
 func parseSPKI(value string) ([32]byte, error) {
 	var out [32]byte
 	s := strings.TrimSpace(value)
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "sha256//"), "sha256/")
-	if h := cleanHex(s); len(h) == 64 {
-		if b, err := hex.DecodeString(h); err == nil {
-			return [32]byte(b), nil
+	// curl writes "sha256//<base64>", OkHttp "sha256/<base64>"; base64 may
+	// itself start with '/', so try each reading.
+	candidates := []string{s}
+	if rest, ok := strings.CutPrefix(s, "sha256/"); ok {
+		candidates = append(candidates, rest)
+		if rest, ok := strings.CutPrefix(rest, "/"); ok {
+			candidates = append(candidates, rest)
 		}
 	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil && len(b) == 32 {
-			return [32]byte(b), nil
+	for _, c := range candidates {
+		if h := cleanHex(c); len(h) == 64 {
+			if b, err := hex.DecodeString(h); err == nil {
+				return [32]byte(b), nil
+			}
+		}
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if b, err := enc.DecodeString(c); err == nil && len(b) == 32 {
+				return [32]byte(b), nil
+			}
 		}
 	}
 	return out, fmt.Errorf("want the SHA-256 of the SubjectPublicKeyInfo as 44 base64 characters (as Envoy prints it) or 64 hex digits")
+}
+
+// maxSerialHexDigits is generous: RFC 5280 allows 20 bytes, and some
+// issuers exceed it.
+const maxSerialHexDigits = 128
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// asciiLower lower-cases ASCII letters only. strings.ToLower would turn
+// look-alikes such as U+212A KELVIN SIGN into ASCII letters.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // parseSerial canonicalises a serial number written in hex as openssl
@@ -104,21 +139,21 @@ func parseSPKI(value string) ([32]byte, error) {
 // is upper-case hex without leading zeros ("0" for zero), the same form
 // certFacts keeps.
 func parseSerial(value string) (string, error) {
-	s := strings.ToUpper(cleanHex(value))
+	s := cleanHex(value)
 	if s == "" {
 		return "", fmt.Errorf("empty serial: want hex digits as openssl prints them, e.g. 0A:1B:2C")
 	}
-	if len(s) > 128 {
-		return "", fmt.Errorf("serial is %d hex digits long; X.509 serials are at most 20 bytes (40 hex digits)", len(s))
-	}
-	for _, r := range s {
-		if !strings.ContainsRune("0123456789ABCDEF", r) {
+	for i := 0; i < len(s); i++ {
+		if !isHexDigit(s[i]) {
 			return "", fmt.Errorf("not hexadecimal: want hex digits as openssl prints them, e.g. 0A:1B:2C (decimal serials are not accepted)")
 		}
 	}
-	s = strings.TrimLeft(s, "0")
+	s = strings.TrimLeft(strings.ToUpper(s), "0")
 	if s == "" {
 		s = "0"
+	}
+	if len(s) > maxSerialHexDigits {
+		return "", fmt.Errorf("serial is %d hex digits long; certificates in use have at most 20 bytes (40 hex digits), and this accepts up to %d", len(s), maxSerialHexDigits)
 	}
 	return s, nil
 }
@@ -134,12 +169,9 @@ func parseCommonName(value string) error {
 // parseIPPrefix accepts an IP address or a CIDR range.
 func parseIPPrefix(value string) (netip.Prefix, error) {
 	if strings.Contains(value, "/") {
-		p, err := netip.ParsePrefix(value)
+		p, err := netip.ParsePrefix(value) // rejects zones
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("want an IP address or a CIDR range such as 10.42.0.0/16 or 2001:db8::/32")
-		}
-		if p.Addr().Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("zones are not allowed in certificate IP addresses")
 		}
 		if p.Addr().Is4In6() && p.Bits() >= 96 {
 			// Certificates carry IPv4 SANs as 4 bytes; compare like with like.
@@ -163,7 +195,7 @@ type dnsPattern struct {
 }
 
 func parseDNSPattern(value string) (dnsPattern, error) {
-	s := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(value)), ".")
+	s := strings.TrimSuffix(asciiLower(strings.TrimSpace(value)), ".")
 	wildcard := strings.HasPrefix(s, "*.")
 	host := s
 	if wildcard {
@@ -178,7 +210,7 @@ func parseDNSPattern(value string) (dnsPattern, error) {
 		}
 		for _, r := range label {
 			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-				return dnsPattern{}, fmt.Errorf("character %q not allowed: want letters, digits, '-' and '.', with an optional leading '*.'", r)
+				return dnsPattern{}, fmt.Errorf("character %q not allowed: want ASCII letters, digits, '-', '_' and '.', with an optional leading '*.' (write internationalised names in punycode, xn--...)", r)
 			}
 		}
 	}
@@ -203,15 +235,15 @@ func (p dnsPattern) match(san string) bool {
 
 // normalizeDNSName puts a certificate SAN in the form dnsPattern compares.
 func normalizeDNSName(s string) string {
-	return strings.TrimSuffix(strings.ToLower(s), ".")
+	return strings.TrimSuffix(asciiLower(s), ".")
 }
 
 // parseEmail accepts user@domain. The domain is compared case-insensitively,
 // the local part exactly (RFC 5321).
 func parseEmail(value string) (string, error) {
 	local, domain, ok := strings.Cut(value, "@")
-	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || strings.ContainsAny(value, " \t") {
-		return "", fmt.Errorf("want an e-mail address such as station-042@example.com")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || strings.ContainsAny(value, " \t") || !isASCII(value) {
+		return "", fmt.Errorf("want an e-mail address such as station-042@example.com (ASCII)")
 	}
 	return normalizeEmail(value), nil
 }
@@ -221,7 +253,16 @@ func normalizeEmail(s string) string {
 	if i < 0 {
 		return s
 	}
-	return s[:i+1] + strings.ToLower(s[i+1:])
+	return s[:i+1] + asciiLower(s[i+1:])
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // uriPattern is a SAN URI condition: an exact URI, or one ending in "/*",
@@ -241,7 +282,9 @@ func parseURIPattern(value string) (uriPattern, error) {
 	if err != nil || u.Scheme == "" || strings.ContainsAny(s, " \t") {
 		return uriPattern{}, fmt.Errorf("want an absolute URI such as spiffe://example.org/ns/prod/sa/api, optionally ending in /* to match any path below")
 	}
-	return uriPattern{uri: s, prefix: prefix}, nil
+	// Compare in the form certFacts keeps: crypto/x509 parses URI SANs with
+	// url.Parse, and String() lower-cases the scheme.
+	return uriPattern{uri: u.String(), prefix: prefix}, nil
 }
 
 func (p uriPattern) match(san string) bool {

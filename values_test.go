@@ -690,12 +690,9 @@ func TestURIPatternMatch(t *testing.T) {
 	}
 }
 
-// TestValuesKnownIssues records behaviour that looks wrong, with the
-// behaviour expected instead. The subtests are skipped until values.go is
-// fixed; remove the Skip to check a fix.
-func TestValuesKnownIssues(t *testing.T) {
+// TestValuesRegressions pins bugs found by review and fuzzing.
+func TestValuesRegressions(t *testing.T) {
 	t.Run("uri pattern with upper-case scheme never matches", func(t *testing.T) {
-		t.Skip("known issue: parseURIPattern keeps the scheme as written, certFacts lower-cases it via url.URL.String()")
 		// crypto/x509 parses URI SANs with url.Parse, which lower-cases the
 		// scheme, and certFacts keeps u.String(). A pattern must either be
 		// put in that same form or be rejected.
@@ -708,8 +705,20 @@ func TestValuesKnownIssues(t *testing.T) {
 			t.Errorf("pattern %+v does not match the certificate form %q", p, u.String())
 		}
 	})
+	t.Run("sha256/ spki pin whose base64 starts with a slash", func(t *testing.T) {
+		// Found by FuzzParseSPKI. One digest in 64 encodes with a leading
+		// '/'; written with OkHttp's "sha256/" prefix it starts "sha256//".
+		d := [32]byte{0xfc}
+		in := "sha256/" + base64.StdEncoding.EncodeToString(d[:])
+		if in != "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" {
+			t.Fatalf("test vector %q", in)
+		}
+		got, err := parseSPKI(in)
+		if err != nil || got != d {
+			t.Errorf("parseSPKI(%q) = %x, %v; want %x", in, got, err, d)
+		}
+	})
 	t.Run("dns pattern folds non-ASCII into ASCII", func(t *testing.T) {
-		t.Skip("known issue: strings.ToLower maps U+212A KELVIN SIGN to 'k' before the character check")
 		if p, err := parseDNSPattern("\u212aelvin.example.com"); err == nil {
 			t.Errorf("parseDNSPattern accepted a non-ASCII name as %+v", p)
 		}
@@ -785,13 +794,18 @@ func FuzzParseSPKI(f *testing.F) {
 			}
 			return
 		}
-		for _, again := range []string{
-			base64.StdEncoding.EncodeToString(d[:]),
+		std := base64.StdEncoding.EncodeToString(d[:])
+		forms := []string{
+			std,
 			base64.RawURLEncoding.EncodeToString(d[:]),
-			"sha256/" + base64.StdEncoding.EncodeToString(d[:]),
+			"sha256//" + std, // curl's --pinnedpubkey form
 			hex.EncodeToString(d[:]),
 			vtColons(d[:]),
-		} {
+		}
+		// OkHttp's "sha256/" form, also when the base64 starts with '/'
+		// (see TestValuesRegressions).
+		forms = append(forms, "sha256/"+std)
+		for _, again := range forms {
 			d2, err := parseSPKI(again)
 			if err != nil || d2 != d {
 				t.Fatalf("parseSPKI(%q) = %x, but reparsing %q gives %x, %v", in, d, again, d2, err)

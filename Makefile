@@ -1,0 +1,32 @@
+# Thin wrappers around scripts/; see the scripts for details.
+SHELL := /bin/bash
+FUZZTIME ?= 30s
+
+.PHONY: demo test build fuzz clean
+
+## demo: build Caddy with the plugin, serve example.Caddyfile with a demo PKI, drive it with curl
+demo:
+	bash scripts/demo.sh
+
+## test: gofmt, go vet, staticcheck, go test -race and the end-to-end demo check
+test:
+	bash scripts/test.sh
+
+## build: build build/caddy with xcaddy (always rebuilds)
+build:
+	bash scripts/demo.sh --build
+
+## fuzz: run every Fuzz* target of the root package for FUZZTIME (default 30s) each
+fuzz:
+	@set -euo pipefail; \
+	list=$$(go test -list 'Fuzz.*' .); \
+	targets=$$(grep '^Fuzz' <<<"$$list" || true); \
+	[[ -n "$$targets" ]] || { echo "no Fuzz targets in the root package"; exit 1; }; \
+	for t in $$targets; do \
+		echo "==> go test -run '^$$' -fuzz '^$$t\$$' -fuzztime $(FUZZTIME) ."; \
+		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . || exit 1; \
+	done
+
+## clean: remove build/ (the Caddy binary, demo PKI, logs, pinned tools)
+clean:
+	rm -rf build
