@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -228,7 +229,33 @@ https://localhost:9447 {
 	)
 }
 
-var caddyOnce sync.Once
+// The config and the cases below name fixed ports for readability;
+// remap turns them into ports free on this machine, so that a concurrent
+// test run (Caddy listens with SO_REUSEPORT) can never answer for us.
+var symbolicPorts = []string{"2999", "9080", "9443", "9444", "9445", "9446", "9447", "9480"}
+
+var portReplacer = sync.OnceValue(func() *strings.Replacer {
+	var pairs []string
+	for _, p := range symbolicPorts {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		pairs = append(pairs, ":"+p, fmt.Sprintf(":%d", l.Addr().(*net.TCPAddr).Port),
+			" "+p+"\n", fmt.Sprintf(" %d\n", l.Addr().(*net.TCPAddr).Port))
+		defer l.Close()
+	}
+	return strings.NewReplacer(pairs...)
+})
+
+func remap(s string) string { return portReplacer().Replace(s) }
+
+// newTester returns a caddytest tester talking to the remapped admin port.
+func newTester(t *testing.T) *caddytest.Tester {
+	var admin int
+	fmt.Sscanf(strings.TrimPrefix(remap(":2999"), ":"), "%d", &admin)
+	return caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: admin})
+}
 
 // startCaddy loads the integration config into the in-process Caddy.
 func startCaddy(t *testing.T) pkiFiles {
@@ -237,8 +264,7 @@ func startCaddy(t *testing.T) pkiFiles {
 		t.Skip("integration test: starts Caddy")
 	}
 	f := writePKI(t)
-	tester := caddytest.NewTester(t)
-	tester.InitServer(integrationCaddyfile(f), "caddyfile")
+	newTester(t).InitServer(remap(integrationCaddyfile(f)), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -264,7 +290,7 @@ func request(t *testing.T, s *testpki.Set, leaf *testpki.Leaf, url string, h2 bo
 	tr := &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: h2, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	resp, err := client.Get(url)
+	resp, err := client.Get(remap(url))
 	if err != nil {
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
@@ -400,7 +426,7 @@ func TestIntegrationKeepAlive(t *testing.T) {
 			want = "403 denied subject_mismatch"
 		}
 		for i := 0; i < 20; i++ {
-			resp, err := client.Get("https://localhost:9443/handler/pool")
+			resp, err := client.Get(remap("https://localhost:9443/handler/pool"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -437,7 +463,7 @@ func TestIntegrationCurl(t *testing.T) {
 			if c.client != "none" {
 				args = append(args, "--cert", f.path(c.client+".pem"), "--key", f.path(c.client+"-key.pem"))
 			}
-			out, err := exec.Command(curl, append(args, c.url)...).CombinedOutput()
+			out, err := exec.Command(curl, append(args, remap(c.url))...).CombinedOutput()
 			var got string
 			var exit *exec.ExitError
 			switch {
@@ -464,13 +490,25 @@ var curlHandshakeRefused = map[int]bool{35: true, 55: true, 56: true}
 func sha1Sum(b []byte) [20]byte   { return sha1.Sum(b) } //nolint:gosec // thumbprint
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 
+// assertLoadError is caddytest.AssertLoadError on the remapped admin port.
+func assertLoadError(t *testing.T, cfg, want string) {
+	t.Helper()
+	resp, err := http.Post("http://"+remap("localhost:2999")+"/load", "application/json", strings.NewReader(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), want) {
+		t.Errorf("loading config: got %d %s, want an error containing %s", resp.StatusCode, body, want)
+	}
+}
+
 // A JSON config (no Caddyfile adapter to catch typos) fails at Provision,
 // naming the field and the value. The admin API returns the error JSON-encoded,
 // hence the escaped quotes.
 func TestIntegrationJSONProvisionErrors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: starts Caddy")
-	}
+	startCaddy(t) // a running Caddy, whose good config survives the bad loads
 	for _, c := range []struct{ module, want string }{
 		{`"handle": [{"handler": "client_certificate", "identities": [{"name": "a", "common_name": ["x"]}, {"name": "b", "subject": ["CN=a,,O=b"]}]}]`,
 			`identities[1].subject[0] \"CN=a,,O=b\": empty RDN`},
@@ -478,9 +516,9 @@ func TestIntegrationJSONProvisionErrors(t *testing.T) {
 			`thumbprint[0] \"3F2A9B\": want 40 hex digits`},
 	} {
 		cfg := fmt.Sprintf(`{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9480"], "routes": [{%s}]}}}}}`, c.module)
-		caddytest.AssertLoadError(t, cfg, "json", c.want)
+		assertLoadError(t, remap(cfg), c.want)
 	}
 	cfg := `{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9443"], "routes": [{"handle": [{"handler": "static_response"}]}],
 		"tls_connection_policies": [{"client_authentication": {"mode": "request", "verifiers": [{"verifier": "client_certificate", "ip": ["10.0.0.0/40"]}]}}]}}}}}`
-	caddytest.AssertLoadError(t, cfg, "json", `ip[0] \"10.0.0.0/40\": want an IP address or a CIDR range`)
+	assertLoadError(t, remap(cfg), `ip[0] \"10.0.0.0/40\": want an IP address or a CIDR range`)
 }

@@ -56,6 +56,49 @@ CADDY=build/caddy
 PKI_DIR=build/demo-pki
 LOG=build/demo-caddy.log
 
+# ---------------------------------------------------------------- ports ----
+
+# Checked first, so that a taken port fails before a long build.
+export API_PORT=${API_PORT:-8443}
+export INGEST_PORT=${INGEST_PORT:-8444}
+export HTTP_PORT=${HTTP_PORT:-8080}
+export ADMIN_ADDR=${ADMIN_ADDR:-localhost:2019}
+
+# port_open HOST PORT succeeds if something accepts TCP connections there.
+port_open() {
+	local host=$1 port=$2
+	[[ $host == localhost || -z $host ]] && host=127.0.0.1
+	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# check_free NAME HOST PORT fails if PORT is taken.
+check_free() {
+	local name=$1 host=$2 port=$3
+	[[ $port =~ ^[0-9]+$ ]] || die "$name: \"$port\" is not a port number"
+	if port_open "$host" "$port"; then
+		local example=$((port + 10000))
+		[[ $name == ADMIN_ADDR ]] && example="${host:-localhost}:$example"
+		die "port $port ($name) is already in use (another Caddy?); stop that process or choose another, e.g. $name=$example make demo"
+	fi
+}
+
+# Caddy sets SO_REUSEPORT, so it would start even on a taken port and share
+# the connections with whatever holds it: check first.
+check_ports() {
+	check_free API_PORT localhost "$API_PORT"
+	check_free INGEST_PORT localhost "$INGEST_PORT"
+	# The example serves no plain-HTTP site (auto_https disable_redirects), so
+	# Caddy does not listen on HTTP_PORT: a taken HTTP_PORT is only a warning.
+	[[ $HTTP_PORT =~ ^[0-9]+$ ]] || die "HTTP_PORT: \"$HTTP_PORT\" is not a port number"
+	if port_open localhost "$HTTP_PORT"; then
+		echo "demo: note: port $HTTP_PORT (HTTP_PORT) is in use; the example does not listen on it, continuing" >&2
+	fi
+	if [[ $ADMIN_ADDR != off && $ADMIN_ADDR == *:* ]]; then
+		check_free ADMIN_ADDR "${ADMIN_ADDR%:*}" "${ADMIN_ADDR##*:}"
+	fi
+}
+[[ $mode == build ]] || check_ports
+
 # ---------------------------------------------------------------- build ----
 
 find_xcaddy() {
@@ -108,7 +151,7 @@ if build_is_stale; then
 else
 	step "build/caddy is up to date (FORCE_BUILD=1 rebuilds)"
 fi
-"$CADDY" list-modules | grep -q '^http.handlers.client_certificate$' ||
+grep -qx 'http.handlers.client_certificate' <<<"$("$CADDY" list-modules)" ||
 	die "$CADDY does not contain http.handlers.client_certificate; run FORCE_BUILD=1 scripts/demo.sh"
 
 # ------------------------------------------------------------------ PKI ----
@@ -123,35 +166,6 @@ export PKI="$ROOT/$PKI_DIR"
 export OPS_THUMBPRINT=$OTHER_SHA1
 echo "PKI=$PKI"
 echo "OPS_THUMBPRINT=$OPS_THUMBPRINT (station-007)"
-
-# ---------------------------------------------------------------- ports ----
-
-export API_PORT=${API_PORT:-8443}
-export INGEST_PORT=${INGEST_PORT:-8444}
-export HTTP_PORT=${HTTP_PORT:-8080}
-export ADMIN_ADDR=${ADMIN_ADDR:-localhost:2019}
-
-# port_open HOST PORT succeeds if something accepts TCP connections there.
-port_open() {
-	local host=$1 port=$2
-	[[ $host == localhost || -z $host ]] && host=127.0.0.1
-	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
-}
-
-check_free() {
-	local name=$1 host=$2 port=$3
-	[[ $port =~ ^[0-9]+$ ]] || die "$name=$port is not a port number"
-	if port_open "$host" "$port"; then
-		die "port $port ($name) is already in use (is another Caddy running?); free it or pick another, e.g. $name=$((port + 1000)) make demo"
-	fi
-}
-
-check_free API_PORT localhost "$API_PORT"
-check_free INGEST_PORT localhost "$INGEST_PORT"
-check_free HTTP_PORT localhost "$HTTP_PORT"
-if [[ $ADMIN_ADDR != off && $ADMIN_ADDR == *:* ]]; then
-	check_free ADMIN_ADDR "${ADMIN_ADDR%:*}" "${ADMIN_ADDR##*:}"
-fi
 
 # Keep Caddy's autosave.json and storage out of the user's home directory.
 export XDG_CONFIG_HOME="$ROOT/build/demo-caddy-home/config"
@@ -223,6 +237,15 @@ summarize() {
 	fi
 }
 
+# clip TEXT shortens TEXT for the table (the comparison uses the full text).
+clip() {
+	if ((${#1} > 40)); then
+		printf '%s...' "${1:0:37}"
+	else
+		printf '%s' "$1"
+	fi
+}
+
 # run_case DESCRIPTION CERT PORT PATH EXPECTED
 #   CERT is a demo PKI name (good, expired, ...) or "-" for no certificate.
 #   EXPECTED is 'CODE BODY-SUMMARY' (as printed by summarize) or
@@ -251,7 +274,7 @@ run_case() {
 		shown="handshake refused (curl $rc)"
 	else
 		got="curl exit $rc"
-		shown="curl exit $rc: $(head -c 60 "$TMP/$id.err")"
+		shown="curl exit $rc: $(tr '\t\n' '  ' <"$TMP/$id.err")"
 	fi
 	local result=OK
 	if [[ $got != "$want" ]]; then
@@ -259,7 +282,7 @@ run_case() {
 		FAILED=$((FAILED + 1))
 	fi
 	[[ $cert == - ]] && cert="(none)"
-	ROWS+=("$desc"$'\t'"$cert"$'\t'"$want"$'\t'"$shown"$'\t'"$result")
+	ROWS+=("$desc"$'\t'"$cert"$'\t'"$(clip "$want")"$'\t'"$(clip "$shown")"$'\t'"$result")
 	CASE_ID[$N]=$id
 }
 declare -a CASE_ID
@@ -267,20 +290,20 @@ declare -a CASE_ID
 step "sending requests with curl --cacert $PKI_DIR/root.pem"
 API=$API_PORT
 ING=$INGEST_PORT
-run_case "GET /health (public)" - "$API" /health '200 "ok"'
-run_case "GET /api/observations, partner station" good "$API" /api/observations '200 identity=station-042'
+run_case "/health (public)" - "$API" /health '200 "ok"'
+run_case "/api/observations, partner station" good "$API" /api/observations '200 identity=station-042'
 id_good=${CASE_ID[$N]}
-run_case "GET /api/observations, no certificate" - "$API" /api/observations '403 "Invalid client certificate"'
+run_case "/api/observations, no certificate" - "$API" /api/observations '403 "Invalid client certificate"'
 id_none=${CASE_ID[$N]}
-run_case "GET /api/observations, ops (pinned SHA-1)" other "$API" /api/observations '200 identity=ops'
-run_case "GET /api/observations, expired" expired "$API" /api/observations '403 "Invalid client certificate"'
+run_case "/api/observations, ops (pinned SHA-1)" other "$API" /api/observations '200 identity=ops'
+run_case "/api/observations, expired" expired "$API" /api/observations '403 "Invalid client certificate"'
 id_expired=${CASE_ID[$N]}
-run_case "GET /api/observations, rogue CA, same issuer DN" from-rogue-ca "$API" /api/observations '403 "Invalid client certificate"'
+run_case "/api/observations, rogue CA, same issuer DN" from-rogue-ca "$API" /api/observations '403 "Invalid client certificate"'
 id_rogue=${CASE_ID[$N]}
-run_case "GET /api/observations, self-signed copy" self-signed "$API" /api/observations '403 "Invalid client certificate"'
-run_case "GET /api/observations, serverAuth-only EKU" server-auth-only "$API" /api/observations '403 "Invalid client certificate"'
-run_case "GET /forecast, partner station" good "$API" /forecast '200 "detailed forecast for station-042"'
-run_case "GET /forecast, no certificate" - "$API" /forecast '200 "public forecast"'
+run_case "/api/observations, self-signed copy" self-signed "$API" /api/observations '403 "Invalid client certificate"'
+run_case "/api/observations, serverAuth-only EKU" server-auth-only "$API" /api/observations '403 "Invalid client certificate"'
+run_case "/forecast, partner station" good "$API" /forecast '200 "detailed forecast for station-042"'
+run_case "/forecast, no certificate" - "$API" /forecast '200 "public forecast"'
 run_case "ingest port, partner station" good "$ING" / '200 "ingested from CN=station-042,OU=Stations,O=Contoso Weather,C=US"'
 run_case "ingest port, station-007 (wrong subject)" other "$ING" / 'handshake refused'
 run_case "ingest port, no certificate" - "$ING" / 'handshake refused'
