@@ -203,29 +203,37 @@ func unmarshalCondition(d *caddyfile.Dispenser, c *Conditions) (bool, error) {
 func conditionField(c *Conditions, name string) (*[]string, func(string) error) {
 	switch name {
 	case "thumbprint":
-		return &c.Thumbprint, func(v string) error { _, err := parseThumbprint(v); return err }
+		return &c.Thumbprint, check(parseThumbprint)
 	case "spki":
-		return &c.SPKI, func(v string) error { _, err := parseSPKI(v); return err }
+		return &c.SPKI, check(parseSPKI)
 	case "subject":
-		return &c.Subject, func(v string) error { _, err := parseDN(v); return err }
+		return &c.Subject, check(parseDN)
 	case "issuer":
-		return &c.Issuer, func(v string) error { _, err := parseDN(v); return err }
+		return &c.Issuer, check(parseDN)
 	case "common_name":
-		return &c.CommonName, parseCommonName
+		return &c.CommonName, check(parseCommonName)
 	case "dns_name":
-		return &c.DNSName, func(v string) error { _, err := parseDNSPattern(v); return err }
+		return &c.DNSName, check(parseDNSPattern)
 	case "email":
-		return &c.Email, func(v string) error { _, err := parseEmail(v); return err }
+		return &c.Email, check(parseEmail)
 	case "uri":
-		return &c.URI, func(v string) error { _, err := parseURIPattern(v); return err }
+		return &c.URI, check(parseURIPattern)
 	case "ip":
-		return &c.IP, func(v string) error { _, err := parseIPPrefix(v); return err }
+		return &c.IP, check(parseIPPrefix)
 	case "serial":
-		return &c.Serial, func(v string) error { _, err := parseSerial(v); return err }
+		return &c.Serial, check(parseSerial)
 	case "issuer_thumbprint":
-		return &c.IssuerThumbprint, func(v string) error { _, err := parseThumbprint(v); return err }
+		return &c.IssuerThumbprint, check(parseThumbprint)
 	}
 	return nil, nil
+}
+
+// check adapts a value parser to a validator.
+func check[T any](parse func(string) (T, error)) func(string) error {
+	return func(v string) error {
+		_, err := parse(v)
+		return err
+	}
 }
 
 // Interface guards

@@ -232,86 +232,43 @@ func (p *Policy) Validate() error {
 
 func compileConditions(path string, c *Conditions) (compiledConditions, error) {
 	var out compiledConditions
-	field := func(name string, i int, v string, err error) error {
-		return fmt.Errorf("%s%s[%d] %q: %v", path, name, i, v, err)
+	var thumbprints, issuerThumbprints [][]byte
+	errs := []error{
+		parseList(path, "thumbprint", c.Thumbprint, &thumbprints, parseThumbprint),
+		parseList(path, "spki", c.SPKI, &out.spki, parseSPKI),
+		parseList(path, "subject", c.Subject, &out.subjects, parseDN),
+		parseList(path, "issuer", c.Issuer, &out.issuers, parseDN),
+		parseList(path, "common_name", c.CommonName, &out.commonNames, parseCommonName),
+		parseList(path, "dns_name", c.DNSName, &out.dnsNames, parseDNSPattern),
+		parseList(path, "email", c.Email, &out.emails, parseEmail),
+		parseList(path, "uri", c.URI, &out.uris, parseURIPattern),
+		parseList(path, "ip", c.IP, &out.ips, parseIPPrefix),
+		parseList(path, "serial", c.Serial, &out.serials, parseSerial),
+		parseList(path, "issuer_thumbprint", c.IssuerThumbprint, &issuerThumbprints, parseThumbprint),
 	}
-	for i, v := range c.Thumbprint {
-		if err := out.thumbprints.add(v); err != nil {
-			return out, field("thumbprint", i, v, err)
-		}
+	if err := errors.Join(errs...); err != nil {
+		return out, err
 	}
-	for i, v := range c.SPKI {
-		d, err := parseSPKI(v)
-		if err != nil {
-			return out, field("spki", i, v, err)
-		}
-		out.spki = append(out.spki, d)
-	}
-	for i, v := range c.Subject {
-		k, err := parseDN(v)
-		if err != nil {
-			return out, field("subject", i, v, err)
-		}
-		out.subjects = append(out.subjects, k)
-	}
-	for i, v := range c.Issuer {
-		k, err := parseDN(v)
-		if err != nil {
-			return out, field("issuer", i, v, err)
-		}
-		out.issuers = append(out.issuers, k)
-	}
-	for i, v := range c.CommonName {
-		if err := parseCommonName(v); err != nil {
-			return out, field("common_name", i, v, err)
-		}
-		out.commonNames = append(out.commonNames, foldDNValue(v))
-	}
-	for i, v := range c.DNSName {
-		d, err := parseDNSPattern(v)
-		if err != nil {
-			return out, field("dns_name", i, v, err)
-		}
-		out.dnsNames = append(out.dnsNames, d)
-	}
-	for i, v := range c.Email {
-		e, err := parseEmail(v)
-		if err != nil {
-			return out, field("email", i, v, err)
-		}
-		out.emails = append(out.emails, e)
-	}
-	for i, v := range c.URI {
-		u, err := parseURIPattern(v)
-		if err != nil {
-			return out, field("uri", i, v, err)
-		}
-		out.uris = append(out.uris, u)
-	}
-	for i, v := range c.IP {
-		pfx, err := parseIPPrefix(v)
-		if err != nil {
-			return out, field("ip", i, v, err)
-		}
-		out.ips = append(out.ips, pfx)
-	}
-	for i, v := range c.Serial {
-		s, err := parseSerial(v)
-		if err != nil {
-			return out, field("serial", i, v, err)
-		}
-		out.serials = append(out.serials, s)
-	}
-	for i, v := range c.IssuerThumbprint {
-		if err := out.issuerThumbprints.add(v); err != nil {
-			return out, field("issuer_thumbprint", i, v, err)
-		}
-	}
+	out.thumbprints = newDigestSet(thumbprints)
+	out.issuerThumbprints = newDigestSet(issuerThumbprints)
 	out.pinned = !out.thumbprints.empty() || len(out.spki) > 0
 	out.empty = !out.pinned && len(out.subjects) == 0 && len(out.issuers) == 0 &&
 		len(out.commonNames) == 0 && len(out.dnsNames) == 0 && len(out.emails) == 0 &&
 		len(out.uris) == 0 && len(out.ips) == 0 && len(out.serials) == 0 && out.issuerThumbprints.empty()
 	return out, nil
+}
+
+// parseList parses every value of one condition into dst, naming the JSON
+// path of the first bad value (e.g. identities[1].subject[0]).
+func parseList[T any](path, name string, values []string, dst *[]T, parse func(string) (T, error)) error {
+	for i, v := range values {
+		t, err := parse(v)
+		if err != nil {
+			return fmt.Errorf("%s%s[%d] %q: %v", path, name, i, v, err)
+		}
+		*dst = append(*dst, t)
+	}
+	return nil
 }
 
 // Decision is the outcome of evaluating a policy against a connection.

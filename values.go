@@ -20,7 +20,24 @@ type digestSet struct {
 	sha256 [][32]byte
 }
 
+func newDigestSet(digests [][]byte) digestSet {
+	var s digestSet
+	for _, b := range digests {
+		s.insert(b)
+	}
+	return s
+}
+
 func (s *digestSet) empty() bool { return len(s.sha1) == 0 && len(s.sha256) == 0 }
+
+func (s *digestSet) insert(b []byte) {
+	switch len(b) {
+	case 20:
+		s.sha1 = append(s.sha1, [20]byte(b))
+	case 32:
+		s.sha256 = append(s.sha256, [32]byte(b))
+	}
+}
 
 // add parses one thumbprint and adds it to the set.
 func (s *digestSet) add(value string) error {
@@ -28,12 +45,7 @@ func (s *digestSet) add(value string) error {
 	if err != nil {
 		return err
 	}
-	switch len(b) {
-	case 20:
-		s.sha1 = append(s.sha1, [20]byte(b))
-	case 32:
-		s.sha256 = append(s.sha256, [32]byte(b))
-	}
+	s.insert(b)
 	return nil
 }
 
@@ -158,12 +170,13 @@ func parseSerial(value string) (string, error) {
 	return s, nil
 }
 
-// parseCommonName accepts any non-empty common name.
-func parseCommonName(value string) error {
+// parseCommonName accepts any non-empty common name and folds it as DN
+// values are folded.
+func parseCommonName(value string) (string, error) {
 	if strings.TrimSpace(value) == "" {
-		return fmt.Errorf("empty common name: want the CN of the client certificate, e.g. station-042")
+		return "", fmt.Errorf("empty common name: want the CN of the client certificate, e.g. station-042")
 	}
-	return nil
+	return foldDNValue(value), nil
 }
 
 // parseIPPrefix accepts an IP address or a CIDR range.

@@ -306,13 +306,14 @@ func TestParseSerial(t *testing.T) {
 }
 
 func TestParseCommonName(t *testing.T) {
-	for _, in := range []string{"station-042", "Station 042", " x ", "*", "CN=x"} {
-		if err := parseCommonName(in); err != nil {
-			t.Errorf("parseCommonName(%q): %v", in, err)
+	for in, want := range map[string]string{"station-042": "station-042", "Station  042": "station 042", " x ": "x", "*": "*", "CN=x": "cn=x"} {
+		if got, err := parseCommonName(in); err != nil || got != want {
+			t.Errorf("parseCommonName(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", " ", "\t\n"} {
-		vtWantErr(t, "parseCommonName", in, parseCommonName(in), "empty common name", "CN of the client certificate")
+		_, err := parseCommonName(in)
+		vtWantErr(t, "parseCommonName", in, err, "empty common name", "CN of the client certificate")
 	}
 }
 
