@@ -216,7 +216,7 @@ func (p *Policy) compile() error {
 	}
 	p.verifyCache = newBoundedCache[[32]byte, *verifyResult](size)
 	if p.now == nil {
-		p.now = time.Now
+		p.now = coarseNow
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package clientcertificate
 
 import (
 	"testing"
-	"time"
 
 	"github.com/caddy-mtls/caddy-client-certificate/internal/testpki"
 )
@@ -20,7 +19,7 @@ func BenchmarkDecisionVerifiedChain(b *testing.B) {
 	}}, nil)
 	peer := presented(s.Good)
 	verified := tlsVerified(s.Good, testpki.Pool(s.Root))
-	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, time.Now()) })
+	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, p.now()) })
 }
 
 func BenchmarkDecisionTrustPool(b *testing.B) {
@@ -31,7 +30,7 @@ func BenchmarkDecisionTrustPool(b *testing.B) {
 		Issuer:     []string{issuingCA},
 	}}, testpki.Pool(s.Root))
 	peer := presented(s.Good)
-	benchmarkDecision(b, func() Decision { return p.evaluate(peer, nil, time.Now()) })
+	benchmarkDecision(b, func() Decision { return p.evaluate(peer, nil, p.now()) })
 }
 
 func BenchmarkDecisionIdentities(b *testing.B) {
@@ -42,7 +41,7 @@ func BenchmarkDecisionIdentities(b *testing.B) {
 	}}, nil)
 	peer := presented(s.Good)
 	verified := tlsVerified(s.Good, testpki.Pool(s.Root))
-	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, time.Now()) })
+	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, p.now()) })
 }
 
 func benchmarkDecision(b *testing.B, decide func() Decision) {

@@ -331,3 +331,12 @@ func TestValidateRejectsAllowUnverifiedWithoutConditions(t *testing.T) {
 		t.Fatalf("Validate() = %v", err)
 	}
 }
+
+func TestCoarseNowIsCurrent(t *testing.T) {
+	for i := 0; i < 3; i++ {
+		if d := time.Since(coarseNow()); d < 0 || d > 2*coarseClockResolution+50*time.Millisecond {
+			t.Fatalf("coarseNow is %v behind", d)
+		}
+		time.Sleep(coarseClockResolution)
+	}
+}
