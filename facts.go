@@ -7,18 +7,20 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"net/netip"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 )
 
 // certFacts is everything a policy compares, derived once from a
 // certificate. The TLS stack hands every request on a connection the same
 // *x509.Certificate, so facts are cached by that pointer: per request, a
-// decision is a map lookup and a few byte compares.
+// decision is a map lookup and a few byte compares. Facts must not refer
+// to the certificate itself, or the weak cache below could never drop it.
 type certFacts struct {
-	cert *x509.Certificate
-
 	sha1   [20]byte
 	sha256 [32]byte
 	spki   [32]byte // SHA-256 of SubjectPublicKeyInfo
@@ -46,28 +48,58 @@ type certFacts struct {
 	memo atomic.Pointer[verifyMemo]
 }
 
-// factsCacheSize bounds the facts cache. Entries are per connection (the
-// key is the parsed certificate), so this is roughly the number of distinct
-// client connections whose facts stay warm.
-const factsCacheSize = 8192
+// factsCacheSize caps the facts cache. Entries are keyed weakly by the
+// parsed certificate and leave with it (when its connection is gone), so
+// the cap matters only with more live client connections than this.
+const factsCacheSize = 16384
 
-var factsCache = newBoundedCache[*x509.Certificate, *certFacts](factsCacheSize)
+var factsCache = struct {
+	sync.RWMutex
+	m map[weak.Pointer[x509.Certificate]]*certFacts
+}{m: make(map[weak.Pointer[x509.Certificate]]*certFacts)}
 
 // factsFor returns the cached facts of cert, deriving them on first sight.
 func factsFor(cert *x509.Certificate) *certFacts {
-	if f, ok := factsCache.get(cert); ok {
+	key := weak.Make(cert)
+	factsCache.RLock()
+	f := factsCache.m[key]
+	factsCache.RUnlock()
+	if f != nil {
 		return f
 	}
-	f := deriveFacts(cert)
-	factsCache.put(cert, f)
+	f = deriveFacts(cert)
+	factsCache.Lock()
+	if _, exists := factsCache.m[key]; !exists {
+		if len(factsCache.m) >= factsCacheSize {
+			for victim := range factsCache.m { // Go randomises the order
+				delete(factsCache.m, victim)
+				break
+			}
+		}
+		runtime.AddCleanup(cert, forgetFacts, key)
+	}
+	factsCache.m[key] = f
+	factsCache.Unlock()
 	return f
+}
+
+// forgetFacts drops the entry of a certificate that has been collected.
+func forgetFacts(key weak.Pointer[x509.Certificate]) {
+	factsCache.Lock()
+	delete(factsCache.m, key)
+	factsCache.Unlock()
+}
+
+func factsCacheLen() int {
+	factsCache.RLock()
+	defer factsCache.RUnlock()
+	return len(factsCache.m)
 }
 
 var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
 
 func deriveFacts(cert *x509.Certificate) *certFacts {
 	f := &certFacts{
-		cert:      cert,
 		sha1:      sha1.Sum(cert.Raw), //nolint:gosec // identifier, see import
 		sha256:    sha256.Sum256(cert.Raw),
 		spki:      sha256.Sum256(cert.RawSubjectPublicKeyInfo),
@@ -107,7 +139,7 @@ func deriveFacts(cert *x509.Certificate) *certFacts {
 	f.thumbprintSHA256Hex = hex.EncodeToString(f.sha256[:])
 	f.subjectText = formatDN(cert.RawSubject)
 	f.issuerText = formatDN(cert.RawIssuer)
-	f.commonNameText = cert.Subject.CommonName
+	f.commonNameText = cert.Subject.CommonName // the last CN, if several, as crypto/x509 keeps it
 	f.serialText = f.serial
 	f.notAfterText = cert.NotAfter.UTC().Format(time.RFC3339)
 	return f

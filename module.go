@@ -2,6 +2,7 @@ package clientcertificate
 
 import (
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -72,53 +73,102 @@ func denyStatus(d Decision) int {
 // placeholderPrefix names the placeholders a decision leaves behind.
 const placeholderPrefix = "http.client_certificate."
 
-// recordDecision leaves the decision in the request's replacer. On allow, a
-// single lazy provider serves the certificate placeholders from the cached
-// facts, so a request that never reads them pays for one closure.
+// recordKey is where a request's decision record lives among the
+// replacer's values; the NUL byte keeps it out of reach of placeholders.
+const recordKey = "\x00client_certificate.decision"
+
+// decisionRecord holds the latest decision made on a request. One lazy
+// provider per request serves the placeholders from it, so the last
+// decision wins even when a matcher and a handler both decide, and a
+// request that never reads the placeholders pays for little.
+type decisionRecord struct {
+	d         Decision
+	setUserID bool // we set http.auth.user.id and must take it back on deny
+}
+
+// recordDecision leaves the decision in the request's replacer.
 func recordDecision(r *http.Request, d Decision) {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return
 	}
-	if !d.Allowed {
-		repl.Set(placeholderPrefix+"reason", d.Reason)
-		return
+	var rec *decisionRecord
+	if v, ok := repl.Get(recordKey); ok {
+		rec, _ = v.(*decisionRecord)
 	}
-	repl.Delete(placeholderPrefix + "reason")
-	f, identity, verified := d.facts, d.Identity, d.Verified
-	repl.Map(func(key string) (any, bool) {
-		if len(key) <= len(placeholderPrefix) || key[:len(placeholderPrefix)] != placeholderPrefix {
-			return nil, false
-		}
-		switch key[len(placeholderPrefix):] {
-		case "identity":
-			return identity, true
-		case "thumbprint":
-			return f.thumbprintHex, true
-		case "thumbprint_sha256":
-			return f.thumbprintSHA256Hex, true
-		case "subject":
-			return f.subjectText, true
-		case "issuer":
-			return f.issuerText, true
-		case "common_name":
-			return f.commonNameText, true
-		case "serial":
-			return f.serialText, true
-		case "not_after":
-			return f.notAfterText, true
-		case "verified":
-			return verified, true
-		case "reason":
+	if rec == nil {
+		rec = new(decisionRecord)
+		repl.Set(recordKey, rec)
+		repl.Map(rec.placeholder)
+	}
+	rec.d = d
+	switch {
+	case d.Allowed:
+		repl.Set("http.auth.user.id", userID(d))
+		rec.setUserID = true
+	case rec.setUserID:
+		repl.Delete("http.auth.user.id")
+		rec.setUserID = false
+	}
+}
+
+// userID names the caller for access logs: the identity, else the subject
+// CN when the certificate's names are vouched for, else its thumbprint
+// (an spki pin on an unverified chain proves the key, not the names).
+func userID(d Decision) any {
+	switch {
+	case d.Identity != "":
+		return d.identityValue
+	case d.namesTrusted:
+		return d.facts.commonNameText
+	default:
+		return d.facts.thumbprintHex
+	}
+}
+
+// placeholder serves {http.client_certificate.*}. After a deny, only the
+// reason is set; the certificate placeholders are empty.
+func (rec *decisionRecord) placeholder(key string) (any, bool) {
+	name, ok := strings.CutPrefix(key, placeholderPrefix)
+	if !ok {
+		return nil, false
+	}
+	d := &rec.d
+	if name == "reason" {
+		return d.Reason, true
+	}
+	f := d.facts
+	if !d.Allowed {
+		f = nil
+	}
+	switch name {
+	case "identity":
+		return d.Identity, true
+	case "verified":
+		return d.Allowed && d.Verified, true
+	case "thumbprint", "thumbprint_sha256", "subject", "issuer", "common_name", "serial", "not_after":
+		if f == nil {
 			return "", true
 		}
+	default:
 		return nil, false
-	})
-	user := identity
-	if user == "" {
-		user = f.cert.Subject.CommonName
 	}
-	repl.Set("http.auth.user.id", user)
+	switch name {
+	case "thumbprint":
+		return f.thumbprintHex, true
+	case "thumbprint_sha256":
+		return f.thumbprintSHA256Hex, true
+	case "subject":
+		return f.subjectText, true
+	case "issuer":
+		return f.issuerText, true
+	case "common_name":
+		return f.commonNameText, true
+	case "serial":
+		return f.serialText, true
+	default: // not_after
+		return f.notAfterText, true
+	}
 }
 
 // logDecision writes a structured entry at debug level; it is on the hot

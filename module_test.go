@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -217,4 +218,108 @@ func TestVerifier(t *testing.T) {
 	if a != b {
 		t.Error("certificate not interned")
 	}
+}
+
+// Several decisions on one request (a matcher, then a handler): the
+// placeholders always describe the latest one, and a deny takes back the
+// user id an earlier allow set.
+func TestPlaceholdersFollowTheLatestDecision(t *testing.T) {
+	s := pki(t)
+	pinA := &Matcher{Policy: *compiled(t, Policy{Identities: []Identity{{Name: "A", Conditions: Conditions{Thumbprint: []string{sha1Hex(s.Good.Cert)}}}}}, nil)}
+	namesB := &Handler{Policy: *compiled(t, Policy{Identities: []Identity{{Name: "B", Conditions: Conditions{CommonName: []string{"station-042"}}}}}, nil)}
+	denyC := &Handler{Policy: *compiled(t, Policy{Conditions: Conditions{CommonName: []string{"station-007"}}}, nil)}
+
+	r, repl := newRequest(state(s.Good, true, s.Root))
+	get := func(key string) string {
+		v, _ := repl.GetString(key)
+		return v
+	}
+	if ok, _ := pinA.MatchWithError(r); !ok {
+		t.Fatal("A did not match")
+	}
+	if get(placeholderPrefix+"identity") != "A" || get("http.auth.user.id") != "A" {
+		t.Fatalf("after A: identity=%q user=%q", get(placeholderPrefix+"identity"), get("http.auth.user.id"))
+	}
+	if err := namesB.ServeHTTP(httptest.NewRecorder(), r, &nextRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if get(placeholderPrefix+"identity") != "B" || get("http.auth.user.id") != "B" || get(placeholderPrefix+"verified") != "true" {
+		t.Fatalf("after B: identity=%q user=%q verified=%q", get(placeholderPrefix+"identity"), get("http.auth.user.id"), get(placeholderPrefix+"verified"))
+	}
+	if err := denyC.ServeHTTP(httptest.NewRecorder(), r, &nextRecorder{}); err == nil {
+		t.Fatal("C allowed")
+	}
+	if get(placeholderPrefix+"reason") != ReasonCommonNameMismatch || get(placeholderPrefix+"identity") != "" ||
+		get(placeholderPrefix+"thumbprint") != "" || get(placeholderPrefix+"verified") != "false" {
+		t.Fatalf("after C: reason=%q identity=%q thumbprint=%q verified=%q", get(placeholderPrefix+"reason"),
+			get(placeholderPrefix+"identity"), get(placeholderPrefix+"thumbprint"), get(placeholderPrefix+"verified"))
+	}
+	if v, ok := repl.Get("http.auth.user.id"); ok && v != nil && v != "" {
+		t.Fatalf("after C: user id still %v", v)
+	}
+}
+
+// An spki pin on an unverified chain proves the key, not the names: the
+// access log's user id is then the thumbprint, not a CN the key holder chose.
+func TestUserIDOnKeyPinIsTheThumbprint(t *testing.T) {
+	s := pki(t)
+	h := &Handler{Policy: *compiled(t, Policy{Conditions: Conditions{SPKI: []string{spkiBase64(s.Good.Cert)}}}, nil)}
+	r, repl := newRequest(state(s.Good, false, nil))
+	if err := h.ServeHTTP(httptest.NewRecorder(), r, &nextRecorder{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := repl.GetString("http.auth.user.id"); got != sha1Hex(s.Good.Cert) {
+		t.Fatalf("user id %q, want the thumbprint", got)
+	}
+}
+
+func TestVerifierReasons(t *testing.T) {
+	s := pki(t)
+	v := &Verifier{Policy: *compiled(t, Policy{RequireUnexpired: true, Conditions: Conditions{Subject: []string{goodSubject}}}, testpki.Pool(s.Root))}
+	raw := func(l *testpki.Leaf) [][]byte {
+		var out [][]byte
+		for _, c := range presented(l) {
+			out = append(out, c.Raw)
+		}
+		return out
+	}
+	for name, c := range map[string]struct {
+		leaf   *testpki.Leaf
+		reason string
+	}{
+		"other":       {s.Other, ReasonSubjectMismatch},
+		"rogue":       {s.FromRogueCA, ReasonUntrusted},
+		"self-signed": {s.SelfSignedGood, ReasonUntrusted},
+		"expired":     {s.Expired, ReasonExpired},
+		"ca":          {s.CAAsClient, ReasonCACertificate},
+	} {
+		var de DenyError
+		if err := v.VerifyClientCertificate(raw(c.leaf), nil); !errors.As(err, &de) || de.Reason != c.reason {
+			t.Errorf("%s: got %v, want reason %s", name, err, c.reason)
+		}
+	}
+}
+
+func TestInternSkipsLargeCertificates(t *testing.T) {
+	s := pki(t)
+	leaf, err := s.Intermediate.Issue(testpki.Options{DNSNames: manyNames(600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaf.Cert.Raw) <= internMaxCertBytes {
+		t.Fatalf("test certificate is only %d bytes", len(leaf.Cert.Raw))
+	}
+	a, _ := internCertificate(leaf.Cert.Raw)
+	b, _ := internCertificate(leaf.Cert.Raw)
+	if a == nil || a == b {
+		t.Fatal("a large certificate was interned")
+	}
+}
+
+func manyNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "station-" + strings.Repeat("x", 8) + "-" + string(rune('a'+i%26)) + strconv.Itoa(i) + ".stations.contoso-weather.example"
+	}
+	return out
 }

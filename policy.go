@@ -19,16 +19,28 @@ import (
 // returns and in logs; never in a response unless the operator puts them
 // there through handle_errors.
 const (
-	ReasonNoTLS          = "no_tls"         // plain HTTP
-	ReasonEarlyData      = "early_data"     // TLS 1.3 0-RTT: the client is not authenticated yet
-	ReasonNoCertificate  = "no_certificate" // TLS without a client certificate
-	ReasonUnverified     = "unverified"     // name conditions on a chain nobody verified
-	ReasonUntrusted      = "untrusted"      // trust_pool path validation failed
-	ReasonExpired        = "expired"        // NotAfter is in the past
-	ReasonNotYetValid    = "not_yet_valid"  // NotBefore is in the future
-	ReasonNoIdentity     = "no_identity"    // identity blocks exist and none holds
-	ReasonCACertificate  = "ca_certificate" // a CA certificate presented as a client identity
-	reasonMismatchSuffix = "_mismatch"      // "<condition>_mismatch": a top-level condition failed
+	ReasonNoTLS         = "no_tls"         // plain HTTP
+	ReasonEarlyData     = "early_data"     // TLS 1.3 0-RTT: the client is not authenticated yet
+	ReasonNoCertificate = "no_certificate" // TLS without a client certificate
+	ReasonUnverified    = "unverified"     // name conditions on a chain nobody verified
+	ReasonUntrusted     = "untrusted"      // trust_pool path validation failed
+	ReasonExpired       = "expired"        // NotAfter is in the past
+	ReasonNotYetValid   = "not_yet_valid"  // NotBefore is in the future
+	ReasonNoIdentity    = "no_identity"    // identity blocks exist and none holds
+	ReasonCACertificate = "ca_certificate" // a CA certificate presented as a client identity
+
+	// "<condition>_mismatch": a top-level condition did not hold.
+	ReasonThumbprintMismatch       = "thumbprint_mismatch"
+	ReasonSPKIMismatch             = "spki_mismatch"
+	ReasonSubjectMismatch          = "subject_mismatch"
+	ReasonIssuerMismatch           = "issuer_mismatch"
+	ReasonSerialMismatch           = "serial_mismatch"
+	ReasonCommonNameMismatch       = "common_name_mismatch"
+	ReasonDNSNameMismatch          = "dns_name_mismatch"
+	ReasonEmailMismatch            = "email_mismatch"
+	ReasonURIMismatch              = "uri_mismatch"
+	ReasonIPMismatch               = "ip_mismatch"
+	ReasonIssuerThumbprintMismatch = "issuer_thumbprint_mismatch"
 )
 
 // Conditions are the identity conditions of a policy. A condition holds
@@ -120,12 +132,14 @@ type Policy struct {
 	// cached. Default: 4096.
 	VerifyCacheSize int `json:"verify_cache_size,omitempty"`
 
-	top               compiledConditions
-	identities        []compiledIdentity
-	pool              *x509.CertPool
-	verifyCache       *boundedCache[[32]byte, *verifyResult]
-	canTrustByPinOnly bool // some path to "allow" goes through a pin
-	now               func() time.Time
+	top         compiledConditions
+	identities  []compiledIdentity
+	pool        *x509.CertPool
+	verifyCache *boundedCache[[32]byte, *verifyResult]
+	// usableUnverified: some path to "allow" needs no verified chain,
+	// because it pins the certificate or checks nothing but key pins.
+	usableUnverified bool
+	now              func() time.Time
 }
 
 const defaultVerifyCacheSize = 4096
@@ -142,13 +156,16 @@ type compiledConditions struct {
 	ips               []netip.Prefix
 	serials           []string
 	issuerThumbprints digestSet
-	pinned            bool // has a thumbprint or spki condition
+	certPinned        bool // has a thumbprint: the exact certificate, names included, is pinned
+	keyPinned         bool // has an spki pin: only the key is pinned; the key holder can mint any names
+	hasNames          bool // has a condition other than pins, trustworthy only on a verified chain
 	empty             bool
 }
 
 type compiledIdentity struct {
-	name string
-	cond compiledConditions
+	name      string
+	nameValue any // name, boxed once for placeholders
+	cond      compiledConditions
 }
 
 // Provision loads the trust pool and compiles the policy. Every value is
@@ -200,14 +217,12 @@ func (p *Policy) compile() error {
 		if c.empty {
 			return fmt.Errorf("%s: identity %q has no conditions; give at least one of thumbprint, spki, subject, issuer, common_name, dns_name, email, uri, ip, serial or issuer_thumbprint", path[:len(path)-1], id.Name)
 		}
-		p.identities = append(p.identities, compiledIdentity{name: id.Name, cond: c})
+		p.identities = append(p.identities, compiledIdentity{name: id.Name, nameValue: id.Name, cond: c})
 	}
-	p.canTrustByPinOnly = p.top.pinned
-	if len(p.identities) > 0 && !p.top.pinned {
-		for _, id := range p.identities {
-			if id.cond.pinned {
-				p.canTrustByPinOnly = true
-			}
+	p.usableUnverified = len(p.identities) == 0 && trustworthyUnverified(&p.top, nil)
+	for i := range p.identities {
+		if trustworthyUnverified(&p.top, &p.identities[i].cond) {
+			p.usableUnverified = true
 		}
 	}
 	size := p.VerifyCacheSize
@@ -251,11 +266,28 @@ func compileConditions(path string, c *Conditions) (compiledConditions, error) {
 	}
 	out.thumbprints = newDigestSet(thumbprints)
 	out.issuerThumbprints = newDigestSet(issuerThumbprints)
-	out.pinned = !out.thumbprints.empty() || len(out.spki) > 0
-	out.empty = !out.pinned && len(out.subjects) == 0 && len(out.issuers) == 0 &&
-		len(out.commonNames) == 0 && len(out.dnsNames) == 0 && len(out.emails) == 0 &&
-		len(out.uris) == 0 && len(out.ips) == 0 && len(out.serials) == 0 && out.issuerThumbprints.empty()
+	out.certPinned = !out.thumbprints.empty()
+	out.keyPinned = len(out.spki) > 0
+	out.hasNames = len(out.subjects) > 0 || len(out.issuers) > 0 ||
+		len(out.commonNames) > 0 || len(out.dnsNames) > 0 || len(out.emails) > 0 ||
+		len(out.uris) > 0 || len(out.ips) > 0 || len(out.serials) > 0 || !out.issuerThumbprints.empty()
+	out.empty = !out.certPinned && !out.keyPinned && !out.hasNames
 	return out, nil
+}
+
+// trustworthyUnverified reports whether the AND of the top-level conditions
+// and an identity (nil: none) can be trusted without a verified chain: a
+// thumbprint pins the whole certificate, names included, while conditions
+// on names alone, or next to a key pin only, could be forged by anyone (or
+// by the key holder) with a self-signed certificate.
+func trustworthyUnverified(top, id *compiledConditions) bool {
+	certPinned, keyPinned, hasNames := top.certPinned, top.keyPinned, top.hasNames
+	if id != nil {
+		certPinned = certPinned || id.certPinned
+		keyPinned = keyPinned || id.keyPinned
+		hasNames = hasNames || id.hasNames
+	}
+	return certPinned || (keyPinned && !hasNames)
 }
 
 // parseList parses every value of one condition into dst, naming the JSON
@@ -277,7 +309,13 @@ type Decision struct {
 	Reason   string // why it was denied; empty when allowed
 	Identity string // name of the identity that held, if any
 	Verified bool   // the chain was verified by TLS or by the trust_pool
-	facts    *certFacts
+
+	// namesTrusted: the certificate's names are vouched for (verified
+	// chain, thumbprint pin, or allow_unverified), so the subject CN may
+	// stand for the caller.
+	namesTrusted  bool
+	identityValue any // Identity, boxed once at Provision
+	facts         *certFacts
 }
 
 // Evaluate decides on the TLS state of a request (nil for plain HTTP).
@@ -311,7 +349,7 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 		}
 	}
 
-	chains := verifiedChains
+	issuers := issuersOf(verifiedChains)
 	if p.pool != nil {
 		res := p.verify(f, peer, now)
 		if res.reason != "" {
@@ -319,7 +357,7 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 			return d
 		}
 		d.Verified = true
-		chains = res.chains
+		issuers = res.issuers
 	}
 
 	// A CA certificate chains to the pool like a leaf would, but it is not a
@@ -329,33 +367,35 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 		d.Verified = false
 		untrustedReason = ReasonCACertificate
 	}
+	// issuer_thumbprint reads issuers: empty here unless verified, so it never
+	// holds on a chain the client merely presented (CA certificates are
+	// public; anyone can append one), not even with allow_unverified.
 	trusted := d.Verified || p.AllowUnverified
-	if !trusted && !p.canTrustByPinOnly {
+	if !trusted && !p.usableUnverified {
 		d.Reason = untrustedReason
 		return d
 	}
-	if !trusted && p.AllowUnverified {
-		chains = [][]*x509.Certificate{peer}
-	}
-	if failed := p.top.check(f, chains); failed != "" {
-		d.Reason = failed + reasonMismatchSuffix
+	if failed := p.top.check(f, issuers); failed != "" {
+		d.Reason = failed
 		return d
 	}
 	if len(p.identities) == 0 {
 		d.Allowed = true
+		d.namesTrusted = trusted || p.top.certPinned
 		return d
 	}
 	skipped := false
 	for i := range p.identities {
 		id := &p.identities[i]
-		// Without a verified chain, names are only trustworthy next to a pin.
-		if !trusted && !p.top.pinned && !id.cond.pinned {
+		if !trusted && !trustworthyUnverified(&p.top, &id.cond) {
 			skipped = true
 			continue
 		}
-		if id.cond.check(f, chains) == "" {
+		if id.cond.check(f, issuers) == "" {
 			d.Allowed = true
 			d.Identity = id.name
+			d.identityValue = id.nameValue
+			d.namesTrusted = trusted || p.top.certPinned || id.cond.certPinned
 			return d
 		}
 	}
@@ -366,41 +406,42 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 	return d
 }
 
-// check returns the name of the first condition that does not hold, or ""
-// when all hold. The cheapest, most selective conditions go first.
-func (c *compiledConditions) check(f *certFacts, chains [][]*x509.Certificate) string {
+// check returns the mismatch reason of the first condition that does not
+// hold, or "" when all hold. The cheapest, most selective conditions go
+// first.
+func (c *compiledConditions) check(f *certFacts, issuers issuerSource) string {
 	if !c.thumbprints.empty() && !c.thumbprints.contains(&f.sha1, &f.sha256) {
-		return "thumbprint"
+		return ReasonThumbprintMismatch
 	}
 	if len(c.spki) > 0 && !containsDigest(c.spki, &f.spki) {
-		return "spki"
+		return ReasonSPKIMismatch
 	}
 	if len(c.subjects) > 0 && !containsDN(c.subjects, f.subject) {
-		return "subject"
+		return ReasonSubjectMismatch
 	}
 	if len(c.issuers) > 0 && !containsDN(c.issuers, f.issuer) {
-		return "issuer"
+		return ReasonIssuerMismatch
 	}
 	if len(c.serials) > 0 && !containsString(c.serials, f.serial) {
-		return "serial"
+		return ReasonSerialMismatch
 	}
 	if len(c.commonNames) > 0 && !anyString(c.commonNames, f.commonNames) {
-		return "common_name"
+		return ReasonCommonNameMismatch
 	}
 	if len(c.dnsNames) > 0 && !matchDNS(c.dnsNames, f.dnsNames) {
-		return "dns_name"
+		return ReasonDNSNameMismatch
 	}
 	if len(c.emails) > 0 && !anyString(c.emails, f.emails) {
-		return "email"
+		return ReasonEmailMismatch
 	}
 	if len(c.uris) > 0 && !matchURI(c.uris, f.uris) {
-		return "uri"
+		return ReasonURIMismatch
 	}
 	if len(c.ips) > 0 && !matchIP(c.ips, f.ips) {
-		return "ip"
+		return ReasonIPMismatch
 	}
-	if !c.issuerThumbprints.empty() && !chainHasIssuer(&c.issuerThumbprints, chains) {
-		return "issuer_thumbprint"
+	if !c.issuerThumbprints.empty() && !issuers.any(&c.issuerThumbprints) {
+		return ReasonIssuerThumbprintMismatch
 	}
 	return ""
 }
@@ -480,10 +521,29 @@ func matchIP(want []netip.Prefix, have []netip.Addr) bool {
 	return false
 }
 
-// chainHasIssuer reports whether any CA certificate above the leaf in any
-// of the chains has one of the thumbprints.
-func chainHasIssuer(set *digestSet, chains [][]*x509.Certificate) bool {
-	for _, chain := range chains {
+// issuerSource yields the CA certificates above the leaf in verified
+// chains: either the chains the TLS layer verified, read when needed, or
+// the digests a trust_pool verification kept.
+type issuerSource struct {
+	chains  [][]*x509.Certificate
+	digests []caDigest
+}
+
+type caDigest struct {
+	sha1   [20]byte
+	sha256 [32]byte
+}
+
+func issuersOf(chains [][]*x509.Certificate) issuerSource { return issuerSource{chains: chains} }
+
+// any reports whether one of the issuers has a thumbprint in set.
+func (s issuerSource) any(set *digestSet) bool {
+	for i := range s.digests {
+		if set.contains(&s.digests[i].sha1, &s.digests[i].sha256) {
+			return true
+		}
+	}
+	for _, chain := range s.chains {
 		for _, ca := range chain[min(1, len(chain)):] {
 			f := factsFor(ca)
 			if set.contains(&f.sha1, &f.sha256) {
@@ -497,9 +557,9 @@ func chainHasIssuer(set *digestSet, chains [][]*x509.Certificate) bool {
 // verifyResult is the outcome of the policy's own path validation of one
 // presented chain.
 type verifyResult struct {
-	reason     string // "" when the chain verified
-	chains     [][]*x509.Certificate
-	validFrom  time.Time // the result may be reused only in [validFrom, validUntil)
+	reason     string       // "" when the chain verified
+	issuers    issuerSource // digests of the CA certificates of the verified chains, not the certificates, so a cached result never keeps a client's certificate alive
+	validFrom  time.Time    // the result may be reused only in [validFrom, validUntil)
 	validUntil time.Time
 }
 
@@ -521,13 +581,17 @@ const negativeVerifyTTL = time.Minute
 // then the policy's cache keyed by the digests of the whole chain.
 func (p *Policy) verify(leaf *certFacts, peer []*x509.Certificate, now time.Time) *verifyResult {
 	intermediates := peer[1:]
+	if len(intermediates) > maxPresentedIntermediates {
+		// Checked before anything is derived or cached from them.
+		return &verifyResult{reason: ReasonUntrusted}
+	}
 	if m := leaf.memo.Load(); m != nil && m.policy == p && samePointers(m.intermediates, intermediates) && m.result.usable(now) {
 		return m.result
 	}
 	key := chainKey(leaf, intermediates)
 	res, ok := p.verifyCache.get(key)
 	if !ok || !res.usable(now) {
-		res = p.verifyNow(leaf.cert, intermediates, now)
+		res = p.verifyNow(peer[0], intermediates, now)
 		p.verifyCache.put(key, res)
 	}
 	leaf.memo.Store(&verifyMemo{policy: p, intermediates: intermediates, result: res})
@@ -575,9 +639,6 @@ func (p *Policy) verifyNow(leaf *x509.Certificate, intermediates []*x509.Certifi
 	fail := func(reason string) *verifyResult {
 		return &verifyResult{reason: reason, validFrom: now, validUntil: now.Add(negativeVerifyTTL)}
 	}
-	if len(intermediates) > maxPresentedIntermediates {
-		return fail(ReasonUntrusted)
-	}
 	opts := x509.VerifyOptions{
 		Roots:       p.pool,
 		CurrentTime: now,
@@ -602,7 +663,13 @@ func (p *Policy) verifyNow(leaf *x509.Certificate, intermediates []*x509.Certifi
 	}
 	// The result holds while every certificate of some verified chain is
 	// valid; use the first chain's window, as Verify does.
-	res := &verifyResult{chains: chains, validFrom: time.Time{}, validUntil: leaf.NotAfter}
+	res := &verifyResult{validUntil: leaf.NotAfter}
+	for _, chain := range chains {
+		for _, ca := range chain[1:] {
+			f := factsFor(ca)
+			res.issuers.digests = append(res.issuers.digests, caDigest{sha1: f.sha1, sha256: f.sha256})
+		}
+	}
 	for _, c := range chains[0] {
 		if c.NotBefore.After(res.validFrom) {
 			res.validFrom = c.NotBefore

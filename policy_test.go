@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -170,6 +172,24 @@ func TestPolicyDecisions(t *testing.T) {
 			{Name: "s42", Conditions: Conditions{CommonName: []string{"station-042"}}},
 		}}, leaf: s.Good, allowed: true, identity: "s42"},
 	}
+	// Whoever holds a pinned key can mint a certificate with any names.
+	mintedAdmin, err := testpki.SelfSigned(testpki.Options{Key: s.Good.Key, Subject: pkix.Name{CommonName: "admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodSPKI := spkiBase64(s.Good.Cert)
+	cases = append(cases,
+		tc{name: "spki pin alone, key holder's own certificate", policy: Policy{Conditions: Conditions{SPKI: []string{goodSPKI}}}, leaf: mintedAdmin, allowed: true},
+		tc{name: "spki pin does not vouch for names", policy: Policy{Conditions: Conditions{SPKI: []string{goodSPKI}, CommonName: []string{"admin"}}}, leaf: mintedAdmin, reason: ReasonUnverified},
+		tc{name: "spki pin does not vouch for a copied issuer", policy: Policy{Conditions: Conditions{SPKI: []string{goodSPKI}, Issuer: []string{"CN=admin"}}}, leaf: mintedAdmin, reason: ReasonUnverified},
+		tc{name: "spki identities: names next to a key pin are skipped", policy: Policy{Conditions: Conditions{SPKI: []string{goodSPKI}}, Identities: []Identity{
+			{Name: "admin", Conditions: Conditions{CommonName: []string{"admin"}}},
+		}}, leaf: mintedAdmin, reason: ReasonUnverified},
+		tc{name: "spki pin with names on a verified chain", policy: Policy{Conditions: Conditions{SPKI: []string{goodSPKI}, CommonName: []string{"station-042"}}}, leaf: s.Good, tlsRoots: roots, allowed: true},
+		tc{name: "thumbprint pin vouches for names", policy: Policy{Conditions: Conditions{Thumbprint: []string{goodSHA1}, CommonName: []string{"station-042"}}}, leaf: s.Good, allowed: true},
+		tc{name: "issuer_thumbprint never holds on a presented, unverified chain", policy: Policy{AllowUnverified: true, Conditions: Conditions{IssuerThumbprint: []string{sha1Hex(s.Intermediate.Cert)}}}, leaf: s.Good, reason: "issuer_thumbprint_mismatch"},
+		tc{name: "too many intermediates", policy: Policy{}, pool: roots, leaf: &testpki.Leaf{Cert: s.Good.Cert, Chain: repeatCert(s.Intermediate.Cert, maxPresentedIntermediates+1)}, reason: ReasonUntrusted},
+	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := compiled(t, c.policy, c.pool)
@@ -180,6 +200,13 @@ func TestPolicyDecisions(t *testing.T) {
 					t.Fatal("test setup: the TLS layer would not have verified this chain")
 				}
 			}
+			if c.name == "too many intermediates" {
+				defer func(n int) {
+					if got := len(p.verifyCache.m); got != n {
+						t.Errorf("an over-long chain was cached (%d entries, want %d)", got, n)
+					}
+				}(len(p.verifyCache.m))
+			}
 			for range 2 { // the second run goes through the caches
 				d := p.evaluate(presented(c.leaf), verified, time.Now())
 				if d.Allowed != c.allowed || d.Reason != c.reason || d.Identity != c.identity {
@@ -189,6 +216,14 @@ func TestPolicyDecisions(t *testing.T) {
 			}
 		})
 	}
+}
+
+func repeatCert(c *x509.Certificate, n int) []*x509.Certificate {
+	out := make([]*x509.Certificate, n)
+	for i := range out {
+		out[i] = c
+	}
+	return out
 }
 
 func colonHex(b []byte) string {
@@ -310,13 +345,44 @@ func TestCompileErrorsNameTheField(t *testing.T) {
 	}
 }
 
+// Facts leave the cache with their certificate: a closed connection's
+// certificate is collected and its entry goes, so the cache holds what live
+// connections hold.
+func TestFactsCacheForgetsCollectedCertificates(t *testing.T) {
+	s := pki(t)
+	before := factsCacheLen()
+	func() {
+		live := make([]*x509.Certificate, 100)
+		for i := range live {
+			c := *s.Good.Cert
+			live[i] = &c
+			factsFor(&c)
+		}
+		if n := factsCacheLen(); n < before+100 {
+			t.Fatalf("cache holds %d entries, want at least %d", n, before+100)
+		}
+		runtime.KeepAlive(live)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for factsCacheLen() > before && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := factsCacheLen(); n > before {
+		t.Fatalf("%d entries remain after their certificates were collected (had %d before)", n, before)
+	}
+}
+
 func TestFactsCacheIsBounded(t *testing.T) {
 	s := pki(t)
+	live := make([]*x509.Certificate, 0, factsCacheSize+10) // keep them alive: only the cap may evict
 	for i := 0; i < factsCacheSize+10; i++ {
 		c := *s.Good.Cert // a distinct pointer, as on a new connection
+		live = append(live, &c)
 		factsFor(&c)
 	}
-	if n := factsCache.len(); n > factsCacheSize {
+	runtime.KeepAlive(live)
+	if n := factsCacheLen(); n > factsCacheSize {
 		t.Fatalf("facts cache holds %d entries, bound is %d", n, factsCacheSize)
 	}
 }

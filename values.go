@@ -302,7 +302,20 @@ func parseURIPattern(value string) (uriPattern, error) {
 
 func (p uriPattern) match(san string) bool {
 	if p.prefix {
-		return len(san) > len(p.uri) && strings.HasPrefix(san, p.uri)
+		return len(san) > len(p.uri) && strings.HasPrefix(san, p.uri) && !hasDotSegment(san[len(p.uri):])
 	}
 	return san == p.uri
+}
+
+// hasDotSegment reports whether a path has a "." or ".." segment (also
+// percent-encoded), which would let "ns/prod/../admin" pass for a name
+// below "ns/prod/". SPIFFE IDs never contain them.
+func hasDotSegment(path string) bool {
+	for _, seg := range strings.Split(path, "/") {
+		seg = strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }

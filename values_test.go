@@ -976,3 +976,23 @@ func FuzzParseURIPattern(f *testing.F) {
 		}
 	})
 }
+
+func TestURIPrefixRejectsDotSegments(t *testing.T) {
+	p, err := parseURIPattern("spiffe://td/ns/prod/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for san, want := range map[string]bool{
+		"spiffe://td/ns/prod/api":          true,
+		"spiffe://td/ns/prod/a/b":          true,
+		"spiffe://td/ns/prod/../admin":     false,
+		"spiffe://td/ns/prod/./api":        false,
+		"spiffe://td/ns/prod/%2e%2E/admin": false,
+		"spiffe://td/ns/prod/a/..":         false,
+		"spiffe://td/ns/prod/..a":          true,
+	} {
+		if got := p.match(san); got != want {
+			t.Errorf("match(%q) = %v, want %v", san, got, want)
+		}
+	}
+}

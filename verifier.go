@@ -57,8 +57,8 @@ func (v *Verifier) VerifyClientCertificate(rawCerts [][]byte, verifiedChains [][
 
 // parsePeer returns the presented chain as parsed certificates. The leaf of
 // a TLS-verified chain is the very object the HTTP layer will see, so its
-// facts are shared; other certificates are interned by their bytes so that
-// every handshake from the same client reuses one parse and one set of facts.
+// facts are shared with the requests of the connection; other certificates
+// are interned by their bytes.
 func parsePeer(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) ([]*x509.Certificate, error) {
 	peer := make([]*x509.Certificate, len(rawCerts))
 	for i, raw := range rawCerts {
@@ -75,13 +75,23 @@ func parsePeer(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) ([]*x509
 	return peer, nil
 }
 
-const internCacheSize = 4096
+// Interning is bounded in entries and in the size of what it keeps: an
+// unauthenticated client can send large certificates, and those are simply
+// parsed again on each handshake.
+const (
+	internCacheSize    = 1024
+	internMaxCertBytes = 8 << 10
+)
 
 var internCache = newBoundedCache[string, *x509.Certificate](internCacheSize)
 
 // internCertificate parses raw once and returns the same object for the
-// same bytes while it stays in a bounded table.
+// same bytes while it stays in a bounded table, so that every handshake
+// from the same client reuses one parse and one set of facts.
 func internCertificate(raw []byte) (*x509.Certificate, error) {
+	if len(raw) > internMaxCertBytes {
+		return x509.ParseCertificate(raw)
+	}
 	if c, ok := getByBytes(internCache, raw); ok {
 		return c, nil
 	}
