@@ -153,7 +153,8 @@ https://localhost:9443 {
 	%[4]s
 }
 
-# client_auth verify_if_given: the TLS layer verifies a certificate if one is sent.
+# client_auth verify_if_given: the TLS layer verifies a certificate if one is
+# sent, and our verifier (issuer must be the issuing CA) runs on it.
 https://localhost:9444 {
 	%[2]s
 	handle /handler/names {
@@ -183,6 +184,13 @@ https://localhost:9445 {
 		}
 		respond "names ok"
 	}
+	handle /matcher {
+		@partner client_certificate {
+			common_name station-042
+		}
+		respond @partner "partner"
+		respond "public"
+	}
 	respond "verifier ok"
 	%[4]s
 }
@@ -203,7 +211,7 @@ https://localhost:9447 {
 }
 `,
 		tlsLine("\t\t\tmode request"),
-		tlsLine(fmt.Sprintf("\t\t\tmode verify_if_given\n\t\t\ttrust_pool file %s", f.path("root.pem"))),
+		tlsLine(fmt.Sprintf("\t\t\tmode verify_if_given\n\t\t\ttrust_pool file %s\n\t\t\tverifier client_certificate {\n\t\t\t\tissuer \"%s\"\n\t\t\t}", f.path("root.pem"), issuerDN)),
 		tlsLine(fmt.Sprintf(`			mode require_and_verify
 			trust_pool file %s
 			verifier client_certificate {
@@ -351,7 +359,8 @@ func TestIntegrationDecisions(t *testing.T) {
 			// the TLS layer refuses what does not chain to its pool
 			"self-signed": hs, "from-rogue-ca": hs, "rogue-chain": hs, "from-other-ca": hs, "expired": hs,
 			"not-yet-valid": hs, "server-auth-only": hs,
-			"ca-as-client": "403 denied ca_certificate",
+			// the verifier refuses a CA certificate; no certificate is left to the mode
+			"ca-as-client": hs,
 		}},
 		{"https://localhost:9444/matcher", expect{
 			"none": "200 public", "good": "200 partner", "other": "200 public", "comma-cn": "200 public",
@@ -363,6 +372,9 @@ func TestIntegrationDecisions(t *testing.T) {
 		}},
 		{"https://localhost:9445/handler/names", expect{
 			"good": "200 names ok", "comma-cn": "403 denied subject_mismatch",
+		}},
+		{"https://localhost:9445/matcher", expect{
+			"good": "200 partner", "comma-cn": "200 public",
 		}},
 		{"https://localhost:9446/", expect{
 			// no certificate: the verifier defers to mode request
@@ -454,6 +466,8 @@ func TestIntegrationCurl(t *testing.T) {
 		{"other", "https://localhost:9443/handler/pool", "403 denied subject_mismatch"},
 		{"from-rogue-ca", "https://localhost:9443/handler/pool", "403 denied untrusted"},
 		{"none", "https://localhost:9443/handler/pool", "403 denied no_certificate"},
+		{"good", "https://localhost:9443/matcher", "200 partner"},
+		{"other", "https://localhost:9443/matcher", "200 public"},
 		{"good", "https://localhost:9445/", "200 verifier ok"},
 		{"other", "https://localhost:9445/", "handshake"},
 	} {
