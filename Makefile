@@ -27,6 +27,11 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) . || exit 1; \
 	done
 
+## bench: load benchmarks side by side (stock Caddy, CEL, nginx) and go test -bench; table in build/bench/results.md
+.PHONY: bench
+bench:
+	bash bench/run.sh
+
 ## clean: remove build/ (the Caddy binary, demo PKI, logs, pinned tools)
 clean:
 	rm -rf build
