@@ -311,11 +311,15 @@ func (p uriPattern) match(san string) bool {
 // percent-encoded), which would let "ns/prod/../admin" pass for a name
 // below "ns/prod/". SPIFFE IDs never contain them.
 func hasDotSegment(path string) bool {
-	for _, seg := range strings.Split(path, "/") {
-		seg = strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
-		if seg == "." || seg == ".." {
+	for path != "" {
+		seg, rest, _ := strings.Cut(path, "/")
+		switch {
+		case seg == "." || seg == "..",
+			strings.EqualFold(seg, "%2e"), strings.EqualFold(seg, "%2e%2e"),
+			strings.EqualFold(seg, ".%2e"), strings.EqualFold(seg, "%2e."):
 			return true
 		}
+		path = rest
 	}
 	return false
 }
