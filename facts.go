@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 	"weak"
 )
 
@@ -21,6 +22,8 @@ import (
 // decision is a map lookup and a few byte compares. Facts must not refer
 // to the certificate itself, or the weak cache below could never drop it.
 type certFacts struct {
+	self weak.Pointer[x509.Certificate] // the certificate these facts describe
+
 	sha1   [20]byte
 	sha256 [32]byte
 	spki   [32]byte // SHA-256 of SubjectPublicKeyInfo
@@ -48,45 +51,52 @@ type certFacts struct {
 	memo atomic.Pointer[verifyMemo]
 }
 
-// factsCacheSize caps the facts cache. Entries are keyed weakly by the
-// parsed certificate and leave with it (when its connection is gone), so
-// the cap matters only with more live client connections than this.
+// factsCacheSize caps the facts cache. Entries leave with their
+// certificate (when its connection is gone), so the cap matters only with
+// more live client connections than this.
 const factsCacheSize = 16384
 
+// factsCache maps a certificate's address to its facts. An address is just
+// a number, so the cache keeps no certificate alive; each entry's weak
+// pointer tells whether the certificate at that address is still the one
+// the facts were derived from, and a cleanup removes the entry once the
+// certificate is collected. A hit costs a map lookup and a pointer compare.
 var factsCache = struct {
 	sync.RWMutex
-	m map[weak.Pointer[x509.Certificate]]*certFacts
-}{m: make(map[weak.Pointer[x509.Certificate]]*certFacts)}
+	m map[uintptr]*certFacts
+}{m: make(map[uintptr]*certFacts)}
 
 // factsFor returns the cached facts of cert, deriving them on first sight.
 func factsFor(cert *x509.Certificate) *certFacts {
-	key := weak.Make(cert)
+	addr := uintptr(unsafe.Pointer(cert))
 	factsCache.RLock()
-	f := factsCache.m[key]
+	f := factsCache.m[addr]
 	factsCache.RUnlock()
-	if f != nil {
+	if f != nil && f.self.Value() == cert {
 		return f
 	}
 	f = deriveFacts(cert)
+	f.self = weak.Make(cert)
 	factsCache.Lock()
-	if _, exists := factsCache.m[key]; !exists {
-		if len(factsCache.m) >= factsCacheSize {
-			for victim := range factsCache.m { // Go randomises the order
-				delete(factsCache.m, victim)
-				break
-			}
+	if _, exists := factsCache.m[addr]; !exists && len(factsCache.m) >= factsCacheSize {
+		for victim := range factsCache.m { // Go randomises the order
+			delete(factsCache.m, victim)
+			break
 		}
-		runtime.AddCleanup(cert, forgetFacts, key)
 	}
-	factsCache.m[key] = f
+	factsCache.m[addr] = f
 	factsCache.Unlock()
+	runtime.AddCleanup(cert, forgetFacts, addr)
 	return f
 }
 
-// forgetFacts drops the entry of a certificate that has been collected.
-func forgetFacts(key weak.Pointer[x509.Certificate]) {
+// forgetFacts drops the entry of a collected certificate, unless a new
+// certificate at the same address has taken its place.
+func forgetFacts(addr uintptr) {
 	factsCache.Lock()
-	delete(factsCache.m, key)
+	if f := factsCache.m[addr]; f != nil && f.self.Value() == nil {
+		delete(factsCache.m, addr)
+	}
 	factsCache.Unlock()
 }
 
