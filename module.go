@@ -73,8 +73,10 @@ func denyStatus(d Decision) int {
 // placeholderPrefix names the placeholders a decision leaves behind.
 const placeholderPrefix = "http.client_certificate."
 
-// recordKey is where a request's decision record lives among the
-// replacer's values; the NUL byte keeps it out of reach of placeholders.
+const userIDPlaceholder = "http.auth.user.id"
+
+// recordKey finds a request's decision record: the record's own provider
+// answers it. The NUL byte keeps it out of reach of placeholders.
 const recordKey = "\x00client_certificate.decision"
 
 // decisionRecord holds the latest decision made on a request. One lazy
@@ -82,8 +84,7 @@ const recordKey = "\x00client_certificate.decision"
 // decision wins even when a matcher and a handler both decide, and a
 // request that never reads the placeholders pays for little.
 type decisionRecord struct {
-	d         Decision
-	setUserID bool // we set http.auth.user.id and must take it back on deny
+	d Decision
 }
 
 // recordDecision leaves the decision in the request's replacer.
@@ -98,18 +99,9 @@ func recordDecision(r *http.Request, d Decision) {
 	}
 	if rec == nil {
 		rec = new(decisionRecord)
-		repl.Set(recordKey, rec)
 		repl.Map(rec.placeholder)
 	}
 	rec.d = d
-	switch {
-	case d.Allowed:
-		repl.Set("http.auth.user.id", userID(d))
-		rec.setUserID = true
-	case rec.setUserID:
-		repl.Delete("http.auth.user.id")
-		rec.setUserID = false
-	}
 }
 
 // userID names the caller for access logs: the identity, else the subject
@@ -126,14 +118,25 @@ func userID(d Decision) any {
 	}
 }
 
-// placeholder serves {http.client_certificate.*}. After a deny, only the
-// reason is set; the certificate placeholders are empty.
+// placeholder serves {http.client_certificate.*} and, after an allow,
+// {http.auth.user.id} (a value set explicitly, e.g. by the vars handler,
+// takes precedence). After a deny, only the reason is set; the certificate
+// placeholders are empty.
 func (rec *decisionRecord) placeholder(key string) (any, bool) {
+	d := &rec.d
+	if key == recordKey {
+		return rec, true
+	}
+	if key == userIDPlaceholder {
+		if !d.Allowed {
+			return nil, false
+		}
+		return userID(*d), true
+	}
 	name, ok := strings.CutPrefix(key, placeholderPrefix)
 	if !ok {
 		return nil, false
 	}
-	d := &rec.d
 	if name == "reason" {
 		return d.Reason, true
 	}
