@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 FUZZTIME ?= 30s
 
-.PHONY: demo test build fuzz clean
+.PHONY: demo test build fuzz soak clean
 
 ## demo: build Caddy with the plugin, serve example.Caddyfile with a demo PKI, drive it with curl
 demo:
@@ -31,6 +31,10 @@ fuzz:
 .PHONY: bench
 bench:
 	bash bench/run.sh
+
+## soak: run the soak test (SOAK_DURATION, default 60s): many mTLS clients while the config is reloaded
+soak:
+	bash scripts/soak.sh
 
 ## clean: remove build/ (the Caddy binary, demo PKI, logs, pinned tools)
 clean:

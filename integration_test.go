@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -244,14 +243,14 @@ var symbolicPorts = []string{"2999", "9080", "9443", "9444", "9445", "9446", "94
 
 var portReplacer = sync.OnceValue(func() *strings.Replacer {
 	var pairs []string
+	taken := map[int]bool{}
 	for _, p := range symbolicPorts {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		port, err := pickFreePort(taken)
 		if err != nil {
 			panic(err)
 		}
-		pairs = append(pairs, ":"+p, fmt.Sprintf(":%d", l.Addr().(*net.TCPAddr).Port),
-			" "+p+"\n", fmt.Sprintf(" %d\n", l.Addr().(*net.TCPAddr).Port))
-		defer l.Close()
+		taken[port] = true
+		pairs = append(pairs, ":"+p, fmt.Sprintf(":%d", port), " "+p+"\n", fmt.Sprintf(" %d\n", port))
 	}
 	return strings.NewReplacer(pairs...)
 })

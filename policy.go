@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -64,7 +65,8 @@ type Conditions struct {
 	// Whole issuer distinguished names of the leaf, compared like Subject.
 	Issuer []string `json:"issuer,omitempty"`
 
-	// Subject common names, compared case-insensitively.
+	// Subject common names, compared case-insensitively. Every CN attribute
+	// of the subject must be listed (certificates have one).
 	CommonName []string `json:"common_name,omitempty"`
 
 	// SAN DNS names, case-insensitive. A leading "*." matches exactly one
@@ -425,7 +427,7 @@ func (c *compiledConditions) check(f *certFacts, issuers issuerSource) string {
 	if len(c.serials) > 0 && !containsString(c.serials, f.serial) {
 		return ReasonSerialMismatch
 	}
-	if len(c.commonNames) > 0 && !anyString(c.commonNames, f.commonNames) {
+	if len(c.commonNames) > 0 && !allStrings(c.commonNames, f.commonNames) {
 		return ReasonCommonNameMismatch
 	}
 	if len(c.dnsNames) > 0 && !matchDNS(c.dnsNames, f.dnsNames) {
@@ -486,6 +488,18 @@ func anyString(want, have []string) bool {
 		}
 	}
 	return false
+}
+
+// allStrings reports whether have is non-empty and each of its values is in
+// want. Used for common names: a subject with two CNs must not pass on one
+// while the other, unlisted, is what placeholders and logs report.
+func allStrings(want, have []string) bool {
+	for _, h := range have {
+		if !containsString(want, h) {
+			return false
+		}
+	}
+	return len(have) > 0
 }
 
 func matchDNS(want []dnsPattern, have []string) bool {
@@ -594,7 +608,9 @@ func (p *Policy) verify(leaf *certFacts, peer []*x509.Certificate, now time.Time
 		res = p.verifyNow(peer[0], intermediates, now)
 		p.verifyCache.put(key, res)
 	}
-	leaf.memo.Store(&verifyMemo{policy: p, intermediates: intermediates, result: res})
+	// Copy: peer[1:] shares its backing array with the leaf, and the memo
+	// must not keep the leaf (and so its own cache entry) alive.
+	leaf.memo.Store(&verifyMemo{policy: p, intermediates: slices.Clone(intermediates), result: res})
 	return res
 }
 
