@@ -297,7 +297,12 @@ func parseURIPattern(value string) (uriPattern, error) {
 	}
 	// Compare in the form certFacts keeps: crypto/x509 parses URI SANs with
 	// url.Parse, and String() lower-cases the scheme.
-	return uriPattern{uri: u.String(), prefix: prefix}, nil
+	norm := u.String()
+	if prefix && !strings.HasSuffix(norm, "/") {
+		// e.g. "a://*": String() drops the empty authority and the slashes.
+		return uriPattern{}, fmt.Errorf("a pattern ending in /* needs a host, e.g. spiffe://example.org/*")
+	}
+	return uriPattern{uri: norm, prefix: prefix}, nil
 }
 
 func (p uriPattern) match(san string) bool {
