@@ -182,17 +182,11 @@ tail -n 1 build/demo-validate.log
 
 step "starting Caddy (log: $LOG)"
 CADDY_PID=
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 stop_caddy() {
 	[[ -n $CADDY_PID ]] || return 0
-	if kill -0 "$CADDY_PID" 2>/dev/null; then
-		kill -TERM "$CADDY_PID" 2>/dev/null || true
-		for _ in $(seq 50); do
-			kill -0 "$CADDY_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$CADDY_PID" 2>/dev/null || true
-	fi
-	wait "$CADDY_PID" 2>/dev/null || true
+	stop_pid "$CADDY_PID"
 	CADDY_PID=
 }
 trap stop_caddy EXIT
