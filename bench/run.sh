@@ -41,10 +41,11 @@
 set -euo pipefail
 
 VEGETA_VERSION=v12.13.0
-XCADDY_VERSION=v0.4.5
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 DURATION=${BENCH_DURATION:-8s}
 REPEATS=${BENCH_REPEATS:-3}
@@ -68,7 +69,6 @@ die() {
 	echo "bench: $*" >&2
 	exit 1
 }
-step() { printf '\n==> %s\n' "$*"; }
 
 [[ $REPEATS =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEATS must be a positive integer"
 [[ $WORKERS =~ ^[1-9][0-9]*$ ]] || die "BENCH_WORKERS must be a positive integer"
@@ -92,9 +92,6 @@ command -v go >/dev/null || die "go is not on PATH"
 # ------------------------------------------------------------ processes ----
 
 PIDS=()
-
-# shellcheck source=scripts/lib.sh
-source "$ROOT/scripts/lib.sh"
 
 stop_all() {
 	local pid
@@ -149,23 +146,6 @@ wait_listening() {
 }
 
 # ---------------------------------------------------------------- tools ----
-
-find_xcaddy() {
-	local gobin
-	gobin=$(go env GOBIN)
-	[[ -n $gobin ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
-	if [[ -x $gobin/xcaddy ]]; then
-		XCADDY=$gobin/xcaddy
-	elif command -v xcaddy >/dev/null; then
-		XCADDY=$(command -v xcaddy)
-	elif [[ -x $TOOLS/xcaddy ]]; then
-		XCADDY=$ROOT/$TOOLS/xcaddy
-	else
-		step "installing xcaddy $XCADDY_VERSION into $TOOLS (go install)"
-		GOBIN="$ROOT/$TOOLS" go install "github.com/caddyserver/xcaddy/cmd/xcaddy@$XCADDY_VERSION"
-		XCADDY=$ROOT/$TOOLS/xcaddy
-	fi
-}
 
 # mod_version BINARY MODULE prints the version of MODULE built into BINARY.
 mod_version() {

@@ -19,10 +19,10 @@
 #   FORCE_BUILD=1  rebuild build/caddy even if it looks up to date
 set -euo pipefail
 
-XCADDY_VERSION=v0.4.5
-
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
 
 mode=demo
 case "${1:-}" in
@@ -43,7 +43,6 @@ die() {
 	echo "demo: $*" >&2
 	exit 1
 }
-step() { printf '\n==> %s\n' "$*"; }
 
 command -v go >/dev/null || die "go is not on PATH; install Go first (https://go.dev/dl/)"
 command -v curl >/dev/null || die "curl is not on PATH"
@@ -100,22 +99,6 @@ check_ports() {
 [[ $mode == build ]] || check_ports
 
 # ---------------------------------------------------------------- build ----
-
-find_xcaddy() {
-	local gobin
-	gobin=$(go env GOBIN)
-	[[ -n $gobin ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
-	if [[ -x $gobin/xcaddy ]]; then
-		XCADDY=$gobin/xcaddy
-	elif command -v xcaddy >/dev/null; then
-		XCADDY=$(command -v xcaddy)
-	else
-		step "installing xcaddy $XCADDY_VERSION (go install)"
-		go install "github.com/caddyserver/xcaddy/cmd/xcaddy@$XCADDY_VERSION"
-		XCADDY=$gobin/xcaddy
-		[[ -x $XCADDY ]] || die "go install did not produce $XCADDY"
-	fi
-}
 
 # build_is_stale succeeds if build/caddy is missing or older than any Go
 # source that goes into it (non-test *.go files), go.mod or go.sum.
@@ -182,8 +165,6 @@ tail -n 1 build/demo-validate.log
 
 step "starting Caddy (log: $LOG)"
 CADDY_PID=
-# shellcheck source=scripts/lib.sh
-source "$ROOT/scripts/lib.sh"
 stop_caddy() {
 	[[ -n $CADDY_PID ]] || return 0
 	stop_pid "$CADDY_PID"

@@ -1,4 +1,32 @@
-# Shell helpers shared by scripts/demo.sh and bench/run.sh (sourced).
+# Shell helpers shared by scripts/demo.sh and bench/run.sh (sourced, after
+# the caller has cd'ed to the repository root).
+
+XCADDY_VERSION=v0.4.5
+
+# step prints a heading for the next thing the script does.
+step() { printf '\n==> %s\n' "$*"; }
+
+# find_xcaddy sets XCADDY to an xcaddy binary: the one in GOBIN (or
+# GOPATH/bin), else on PATH, else it installs the pinned version there
+# through the Go module proxy.
+find_xcaddy() {
+	local gobin
+	gobin=$(go env GOBIN)
+	[[ -n $gobin ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+	if [[ -x $gobin/xcaddy ]]; then
+		XCADDY=$gobin/xcaddy
+	elif command -v xcaddy >/dev/null; then
+		XCADDY=$(command -v xcaddy)
+	else
+		step "installing xcaddy $XCADDY_VERSION (go install)"
+		go install "github.com/caddyserver/xcaddy/cmd/xcaddy@$XCADDY_VERSION"
+		XCADDY=$gobin/xcaddy
+		if [[ ! -x $XCADDY ]]; then
+			echo "go install did not produce $XCADDY" >&2
+			return 1
+		fi
+	fi
+}
 
 # stop_pid PID stops a process the calling script started: TERM, up to 5 s
 # for it to exit, then KILL.
