@@ -430,13 +430,13 @@ func (c *compiledConditions) check(f *certFacts, issuers issuerSource) string {
 	if len(c.commonNames) > 0 && !allStrings(c.commonNames, f.commonNames) {
 		return ReasonCommonNameMismatch
 	}
-	if len(c.dnsNames) > 0 && !matchDNS(c.dnsNames, f.dnsNames) {
+	if len(c.dnsNames) > 0 && !matchAny(c.dnsNames, f.dnsNames) {
 		return ReasonDNSNameMismatch
 	}
 	if len(c.emails) > 0 && !anyString(c.emails, f.emails) {
 		return ReasonEmailMismatch
 	}
-	if len(c.uris) > 0 && !matchURI(c.uris, f.uris) {
+	if len(c.uris) > 0 && !matchAny(c.uris, f.uris) {
 		return ReasonURIMismatch
 	}
 	if len(c.ips) > 0 && !matchIP(c.ips, f.ips) {
@@ -502,18 +502,8 @@ func allStrings(want, have []string) bool {
 	return len(have) > 0
 }
 
-func matchDNS(want []dnsPattern, have []string) bool {
-	for _, h := range have {
-		for _, w := range want {
-			if w.match(h) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func matchURI(want []uriPattern, have []string) bool {
+// matchAny reports whether any SAN in have matches any pattern in want.
+func matchAny[P interface{ match(string) bool }](want []P, have []string) bool {
 	for _, h := range have {
 		for _, w := range want {
 			if w.match(h) {
