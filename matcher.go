@@ -48,8 +48,8 @@ func (m *Matcher) Match(r *http.Request) bool {
 // MatchWithError returns true if r satisfies the policy.
 func (m *Matcher) MatchWithError(r *http.Request) (bool, error) {
 	d := m.Evaluate(r.TLS)
-	recordDecision(r, d)
-	logDecision(m.logger, "matcher", r, d)
+	recordDecision(r, &d)
+	logDecision(m.logger, "matcher", r, &d)
 	if d.Reason == ReasonEarlyData {
 		return false, caddyhttp.Error(http.StatusTooEarly, DenyError{Reason: d.Reason})
 	}

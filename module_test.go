@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -222,14 +223,27 @@ func TestVerifier(t *testing.T) {
 
 // Several decisions on one request (a matcher, then a handler): the
 // placeholders always describe the latest one, and a deny takes back the
-// user id an earlier allow set.
+// user id an earlier allow set. Inside a Caddy server the record is found
+// again through the request's vars; without vars, through the replacer.
 func TestPlaceholdersFollowTheLatestDecision(t *testing.T) {
+	for _, server := range []bool{true, false} {
+		t.Run(fmt.Sprintf("caddy_server=%v", server), func(t *testing.T) {
+			testPlaceholdersFollowTheLatestDecision(t, server)
+		})
+	}
+}
+
+func testPlaceholdersFollowTheLatestDecision(t *testing.T, server bool) {
 	s := pki(t)
 	pinA := &Matcher{Policy: *compiled(t, Policy{Identities: []Identity{{Name: "A", Conditions: Conditions{Thumbprint: []string{sha1Hex(s.Good.Cert)}}}}}, nil)}
 	namesB := &Handler{Policy: *compiled(t, Policy{Identities: []Identity{{Name: "B", Conditions: Conditions{CommonName: []string{"station-042"}}}}}, nil)}
 	denyC := &Handler{Policy: *compiled(t, Policy{Conditions: Conditions{CommonName: []string{"station-007"}}}, nil)}
 
 	r, repl := newRequest(state(s.Good, true, s.Root))
+	if server {
+		repl = caddy.NewReplacer()
+		r = caddyhttp.PrepareRequest(r, repl, nil, nil)
+	}
 	get := func(key string) string {
 		v, _ := repl.GetString(key)
 		return v
@@ -325,7 +339,8 @@ func manyNames(n int) []string {
 }
 
 // The handler's per-request cost on top of what Caddy does anyway (a new
-// replacer per request): compare with BenchmarkHandlerBaseline.
+// replacer, vars and the rest of caddyhttp.PrepareRequest per request):
+// compare with BenchmarkHandlerBaseline.
 func BenchmarkHandlerAllow(b *testing.B) {
 	s := pki(b)
 	h := &Handler{Policy: *compiled(b, Policy{RequireUnexpired: true, Conditions: Conditions{
@@ -336,8 +351,7 @@ func BenchmarkHandlerAllow(b *testing.B) {
 	next := &nextRecorder{}
 	b.ReportAllocs()
 	for b.Loop() {
-		repl := caddy.NewReplacer()
-		rr := r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+		rr := caddyhttp.PrepareRequest(r, caddy.NewReplacer(), nil, nil)
 		if err := h.ServeHTTP(nil, rr, next); err != nil {
 			b.Fatal(err)
 		}
@@ -350,8 +364,7 @@ func BenchmarkHandlerBaseline(b *testing.B) {
 	next := &nextRecorder{}
 	b.ReportAllocs()
 	for b.Loop() {
-		repl := caddy.NewReplacer()
-		rr := r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+		rr := caddyhttp.PrepareRequest(r, caddy.NewReplacer(), nil, nil)
 		if err := next.ServeHTTP(nil, rr); err != nil {
 			b.Fatal(err)
 		}

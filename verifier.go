@@ -48,7 +48,7 @@ func (v *Verifier) VerifyClientCertificate(rawCerts [][]byte, verifiedChains [][
 		return DenyError{Reason: ReasonNoCertificate}
 	}
 	d := v.evaluate(peer, verifiedChains, v.now())
-	logDecision(v.logger, "verifier", nil, d)
+	logDecision(v.logger, "verifier", nil, &d)
 	if !d.Allowed {
 		return DenyError{Reason: d.Reason}
 	}
