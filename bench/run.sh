@@ -16,7 +16,9 @@
 # vs. require_and_verify, 5 verifier vs. none on new connections, 6-7
 # `go test -bench Decision`, 8 10,000 distinct client certificates (RSS and
 # heap), 9 nginx with and without a map $ssl_client_fingerprint allowlist
-# (only if nginx is installed).
+# (only if nginx is installed), 10-11 diagnostics for row 2: a no-op Caddy
+# handler (vars) vs. none, and the client_certificate handler vs. that
+# no-op handler, both over HTTP/2.
 #
 # Needs Go, the Go module proxy (xcaddy, vegeta) and Linux (/proc).
 # Environment:
@@ -34,7 +36,7 @@
 #   BENCH_CERTS_EXTRA=    more distinct certificates after those, to show where
 #                         memory levels off (default: as many as BENCH_CERTS)
 #   BENCH_GOTEST_COUNT=5  go test -count for rows 6-7
-#   BENCH_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx
+#   BENCH_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own
 #                         rows to run (the table shows the others as not run)
 #   BENCH_NGINX=PATH|off  nginx binary (default: nginx on PATH, if any)
 #   FORCE_BUILD=1         rebuild build/caddy and build/caddy-stock
@@ -55,7 +57,7 @@ SCHEDULE=${BENCH_SCHEDULE:-alternate}
 CERTS=${BENCH_CERTS:-10000}
 CERTS_EXTRA=${BENCH_CERTS_EXTRA:-$CERTS}
 GOTEST_COUNT=${BENCH_GOTEST_COUNT:-5}
-ROWS=${BENCH_ROWS:-h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx}
+ROWS=${BENCH_ROWS:-h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own}
 
 OUT=build/bench
 PKI=$ROOT/$OUT/pki
@@ -311,7 +313,7 @@ probe_config() {
 	[[ $mode == h2 ]] && h2=h2
 	probe "$name" good 200 $h2
 	case $name in
-	verified | nginx-plain) probe "$name" other 200 ;;
+	verified | noop | nginx-plain) probe "$name" other 200 ;;
 	handler | cel | nginx-map) probe "$name" other 403 ;;
 	trustpool)
 		probe "$name" other 403
@@ -412,6 +414,8 @@ load_row h2 h2 verified "$CADDY" handler "$CADDY" "keep-alive HTTP/2: no handler
 load_row cel h1 cel "$STOCK" handler "$CADDY" "keep-alive HTTP/1.1: stock Caddy + CEL (A) vs. handler (B)"
 load_row trustpool h1 verified "$CADDY" trustpool "$CADDY" "keep-alive HTTP/1.1: require_and_verify (A) vs. mode request + trust_pool handler (B)"
 load_row verifier newconn verified "$CADDY" verifier "$CADDY" "new connection per request: no verifier (A) vs. verifier (B)"
+load_row h2noop h2 verified "$CADDY" noop "$CADDY" "keep-alive HTTP/2 (diagnostic): no handler (A) vs. a no-op vars handler (B)"
+load_row h2own h2 noop "$CADDY" handler "$CADDY" "keep-alive HTTP/2 (diagnostic): no-op vars handler (A) vs. client_certificate handler (B)"
 
 if want_row nginx; then
 	step "row nginx: nginx without (A) and with (B) a map \$ssl_client_fingerprint allowlist"

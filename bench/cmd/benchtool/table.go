@@ -23,9 +23,10 @@ type loadRow struct {
 	what      string
 	a, b      string
 	unit      string
-	minRatio  float64 // 0: no target (peer row)
+	minRatio  float64 // 0: no target (peer or diagnostic row)
 	maxP99    float64 // 0: no p99 target; else B p99 / A p99 must be <= this
 	targetTxt string
+	noTarget  string // result of a row without a target
 }
 
 var loadRows = []loadRow{
@@ -46,7 +47,13 @@ var loadRows = []loadRow{
 		unit: "handshakes/s", minRatio: 0.97, targetTxt: "≥ 0.97× handshakes/s"},
 	{id: "nginx", num: 9, what: "peer: nginx, keep-alive HTTP/1.1 mTLS, allowlist by `map $ssl_client_fingerprint` vs. no allowlist",
 		a: "nginx, `ssl_verify_client on`", b: "+ `map $ssl_client_fingerprint` allowlist → 403",
-		unit: "req/s", targetTxt: "reference (issue: nginx loses nothing measurable)"},
+		unit: "req/s", targetTxt: "reference (issue: nginx loses nothing measurable)", noTarget: "reference"},
+	{id: "h2noop", num: 10, what: "diagnostic for row 2: keep-alive HTTP/2 mTLS, a no-op Caddy handler (`vars`) vs. no handler: what adding any handler to the route costs",
+		a: "plugin Caddy, `require_and_verify`, no handler", b: "+ `vars bench_noop 1`",
+		unit: "req/s", targetTxt: "none (explains row 2)", noTarget: "diagnostic"},
+	{id: "h2own", num: 11, what: "diagnostic for row 2: keep-alive HTTP/2 mTLS, the `client_certificate` handler vs. the no-op handler: the check's own cost",
+		a: "+ `vars bench_noop 1` (no check)", b: "`client_certificate` handler (row 2's B)",
+		unit: "req/s", targetTxt: "none (explains row 2)", noTarget: "diagnostic"},
 }
 
 type goBenchRow struct {
@@ -189,7 +196,7 @@ func writeTable(b *strings.Builder, dir string, together bool) error {
 		case ma.errors > 0 || mb.errors > 0:
 			l.cells[6] = fmt.Sprintf("**invalid**: non-2xx or failed requests (A %d, B %d)", ma.errors, mb.errors)
 		case row.minRatio == 0:
-			l.cells[6] = "reference"
+			l.cells[6] = row.noTarget
 		case met:
 			l.cells[6] = "met"
 		default:
