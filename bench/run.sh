@@ -23,7 +23,7 @@
 # Needs Go, the Go module proxy (xcaddy, vegeta) and Linux (/proc).
 # Environment:
 #   BENCH_DURATION=8s     length of one measured run
-#   BENCH_REPEATS=3       measured runs per configuration and row
+#   BENCH_REPEATS=5       measured runs per configuration and row
 #   BENCH_WORKERS=16      vegeta workers (connections for HTTP/1.1)
 #   BENCH_WARMUP=2s       unmeasured run of each configuration before a row
 #   BENCH_SCHEDULE=alternate  A B A B ... one after the other; "together" runs
@@ -50,7 +50,7 @@ ROOT=$(pwd)
 source "$ROOT/scripts/lib.sh"
 
 DURATION=${BENCH_DURATION:-8s}
-REPEATS=${BENCH_REPEATS:-3}
+REPEATS=${BENCH_REPEATS:-5}
 WORKERS=${BENCH_WORKERS:-16}
 WARMUP=${BENCH_WARMUP:-2s}
 SCHEDULE=${BENCH_SCHEDULE:-alternate}
