@@ -82,7 +82,7 @@ for d in "$DURATION" "$WARMUP"; do
 	[[ $d =~ ^[0-9]+(ms|s|m)$ ]] || die "durations look like 8s or 500ms, got \"$d\""
 done
 for r in ${ROWS//,/ }; do
-	case $r in h1 | h2 | cel | trustpool | verifier | gotest | manycerts | nginx) ;;
+	case $r in h1 | h2 | cel | trustpool | verifier | gotest | manycerts | nginx | h2noop | h2own) ;;
 	*) die "BENCH_ROWS: unknown row \"$r\"" ;;
 	esac
 done
