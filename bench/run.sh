@@ -39,6 +39,11 @@
 #   BENCH_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own
 #                         rows to run (the table shows the others as not run)
 #   BENCH_NGINX=PATH|off  nginx binary (default: nginx on PATH, if any)
+#   BENCH_PROFILE_ROWS=h2,h2noop,h2own
+#                         load rows whose two Caddy configurations also get a
+#                         CPU profile (admin endpoint on), in an extra run
+#                         after the measured ones; "off" for none
+#   BENCH_PROFILE_SECONDS=8  length of each profile
 #   FORCE_BUILD=1         rebuild build/caddy and build/caddy-stock
 set -euo pipefail
 
@@ -58,6 +63,8 @@ CERTS=${BENCH_CERTS:-10000}
 CERTS_EXTRA=${BENCH_CERTS_EXTRA:-$CERTS}
 GOTEST_COUNT=${BENCH_GOTEST_COUNT:-5}
 ROWS=${BENCH_ROWS:-h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own}
+PROFILE_ROWS=${BENCH_PROFILE_ROWS:-h2,h2noop,h2own}
+PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-8}
 
 OUT=build/bench
 PKI=$ROOT/$OUT/pki
@@ -77,6 +84,7 @@ die() {
 [[ $CERTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CERTS must be a positive integer"
 [[ $CERTS_EXTRA =~ ^[0-9]+$ ]] || die "BENCH_CERTS_EXTRA must be a non-negative integer"
 [[ $GOTEST_COUNT =~ ^[1-9][0-9]*$ ]] || die "BENCH_GOTEST_COUNT must be a positive integer"
+[[ $PROFILE_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_PROFILE_SECONDS must be a positive integer"
 [[ $SCHEDULE == alternate || $SCHEDULE == together ]] || die "BENCH_SCHEDULE is alternate or together"
 for d in "$DURATION" "$WARMUP"; do
 	[[ $d =~ ^[0-9]+(ms|s|m)$ ]] || die "durations look like 8s or 500ms, got \"$d\""
@@ -258,12 +266,21 @@ fi
 declare -A URL=() SERVER_PID=()
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
-# start_caddy NAME BINARY CADDYFILE starts a configuration on a free port.
+want_profile() { [[ ,$PROFILE_ROWS, == *,$1,* ]]; }
+
+declare -A ADMIN=()
+
+# start_caddy NAME BINARY CADDYFILE [PROFILE] starts a configuration on a
+# free port; with PROFILE=1 its admin endpoint is on (for pprof).
 start_caddy() {
-	local name=$1 bin=$2 file=$3 port
+	local name=$1 bin=$2 file=$3 profile=${4:-0} port admin=off
 	free_port port
+	if ((profile)); then
+		free_port ADMIN["$name"]
+		admin=127.0.0.1:${ADMIN[$name]}
+	fi
 	local log=$OUT/logs/$name.log
-	PORT=$port "$bin" run --config "$file" --adapter caddyfile >"$log" 2>&1 &
+	PORT=$port BENCH_ADMIN=$admin "$bin" run --config "$file" --adapter caddyfile >"$log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	wait_listening "$name" "$pid" "$port" "$log"
@@ -396,16 +413,38 @@ measure() {
 	done
 }
 
+# profile ROW SIDE NAME MODE: a CPU profile of the server NAME under the
+# same load, in a run of its own after the measured ones (profiling costs
+# CPU, so it never overlaps a measurement).
+profile() {
+	local row=$1 side=$2 name=$3 mode=$4 job
+	local f=$OUT/profiles/$row-$side-$name.pprof
+	mkdir -p "$OUT/profiles"
+	attack "${URL[$name]}" "$mode" "$((PROFILE_SECONDS + 2))s" "$OUT/profiles/$row-$side-$name.vegeta.json" &
+	job=$!
+	sleep 1
+	curl -sSf -o "$f" "http://127.0.0.1:${ADMIN[$name]}/debug/pprof/profile?seconds=$PROFILE_SECONDS" ||
+		die "could not fetch the CPU profile of $name"
+	wait "$job" || die "vegeta failed"
+	printf '%s\t%s\t%s\t%s\n' "$row" "$side" "$name" "$f" >>"$OUT/profiles.tsv"
+	echo "  CPU profile of $name ($side): $f"
+}
+
 # load_row ROW MODE NAME_A BIN_A NAME_B BIN_B TITLE
 load_row() {
-	local row=$1 mode=$2 a=$3 abin=$4 b=$5 bbin=$6 title=$7
+	local row=$1 mode=$2 a=$3 abin=$4 b=$5 bbin=$6 title=$7 prof=0
 	want_row "$row" || return 0
+	want_profile "$row" && prof=1
 	step "row $row: $title"
-	start_caddy "$a" "$abin" "bench/caddy/$a.Caddyfile"
-	start_caddy "$b" "$bbin" "bench/caddy/$b.Caddyfile"
+	start_caddy "$a" "$abin" "bench/caddy/$a.Caddyfile" "$prof"
+	start_caddy "$b" "$bbin" "bench/caddy/$b.Caddyfile" "$prof"
 	probe_config "$a" "$mode"
 	probe_config "$b" "$mode"
 	measure "$row" "$mode" "$a" "$b"
+	if ((prof)); then
+		profile "$row" A "$a" "$mode"
+		profile "$row" B "$b" "$mode"
+	fi
 	stop_all
 }
 

@@ -344,6 +344,9 @@ func writeTable(b *strings.Builder, dir string, together bool) error {
 	for _, f := range footnotes {
 		b.WriteString("\n" + f + "\n")
 	}
+	if err := writeProfiles(b, dir); err != nil {
+		return err
+	}
 	if t, err := os.ReadFile(filepath.Join(dir, "footer.md")); err == nil {
 		b.WriteString("\n")
 		b.Write(t)
