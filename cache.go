@@ -47,6 +47,16 @@ func (c *boundedCache[K, V]) put(k K, v V) {
 	c.mu.Unlock()
 }
 
+// deleteIf removes k if its value is stale, checked under the lock so that
+// a value put in the meantime stays.
+func (c *boundedCache[K, V]) deleteIf(k K, stale func(V) bool) {
+	c.mu.Lock()
+	if v, ok := c.m[k]; ok && stale(v) {
+		delete(c.m, k)
+	}
+	c.mu.Unlock()
+}
+
 func (c *boundedCache[K, V]) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

@@ -9,21 +9,33 @@ import (
 	"net/netip"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 	"weak"
 )
 
-// certFacts is everything a policy compares, derived once from a
-// certificate. The TLS stack hands every request on a connection the same
-// *x509.Certificate, so facts are cached by that pointer: per request, a
-// decision is a map lookup and a few byte compares. Facts must not refer
+// certFacts is everything a policy compares about one certificate object.
+// The TLS stack hands every request on a connection the same
+// *x509.Certificate, so facts are found by that pointer: per request, a
+// decision is a map lookup and a few byte compares. What is derived from
+// the certificate's bytes is shared by every parse of the same bytes: a new
+// connection parses the client's certificate anew, and finding its facts
+// by SHA-256 costs far less than deriving them again. Facts must not refer
 // to the certificate itself, or the weak cache below could never drop it.
 type certFacts struct {
-	self weak.Pointer[x509.Certificate] // the certificate these facts describe
+	*contentFacts
 
+	self weak.Pointer[x509.Certificate] // the certificate object these facts describe
+
+	// memo remembers the last trust_pool verification of this certificate
+	// object, that is on the connection that presented it, so requests
+	// after the first skip even the chain digest.
+	memo atomic.Pointer[verifyMemo]
+}
+
+// contentFacts is what is derived from a certificate's bytes.
+type contentFacts struct {
 	sha1   [20]byte
 	sha256 [32]byte
 	spki   [32]byte // SHA-256 of SubjectPublicKeyInfo
@@ -44,48 +56,48 @@ type certFacts struct {
 	subjectText, issuerText            any
 	commonNameText, serialText         any
 	notAfterText                       any
-
-	// memo remembers the last trust_pool verification of this certificate
-	// (on the connection that presented it), so requests after the first
-	// skip even the chain digest.
-	memo atomic.Pointer[verifyMemo]
 }
 
-// factsCacheSize caps the facts cache. Entries leave with their
+// factsCacheSize caps the cache by address. Entries leave with their
 // certificate (when its connection is gone), so the cap matters only with
 // more live client connections than this.
 const factsCacheSize = 16384
 
-// factsCache maps a certificate's address to its facts. An address is just
-// a number, so the cache keeps no certificate alive; each entry's weak
-// pointer tells whether the certificate at that address is still the one
-// the facts were derived from, and a cleanup removes the entry once the
-// certificate is collected. A hit costs a map lookup and a pointer compare.
-var factsCache = struct {
-	sync.RWMutex
-	m map[uintptr]*certFacts
-}{m: make(map[uintptr]*certFacts)}
+// contentCacheSize caps the cache by content: the distinct client
+// certificates (of at most internMaxCertBytes) whose derived facts outlive
+// their connections.
+const contentCacheSize = 4096
 
-// factsFor returns the cached facts of cert, deriving them on first sight.
+var (
+	// factsCache maps a certificate's address to its facts. An address is
+	// just a number, so the cache keeps no certificate alive; each entry's
+	// weak pointer tells whether the certificate at that address is still
+	// the one the facts were made for, and a cleanup removes the entry once
+	// the certificate is collected.
+	factsCache = newBoundedCache[uintptr, *certFacts](factsCacheSize)
+	// contentCache maps a certificate's SHA-256 to what its bytes yield.
+	contentCache = newBoundedCache[[32]byte, *contentFacts](contentCacheSize)
+)
+
+// factsFor returns the facts of cert: by its address (a map lookup and a
+// pointer compare), else from the facts of the same bytes, else derived.
 func factsFor(cert *x509.Certificate) *certFacts {
 	addr := uintptr(unsafe.Pointer(cert))
-	factsCache.RLock()
-	f := factsCache.m[addr]
-	factsCache.RUnlock()
-	if f != nil && f.self.Value() == cert {
+	if f, ok := factsCache.get(addr); ok && f.self.Value() == cert {
 		return f
 	}
-	f = deriveFacts(cert)
-	f.self = weak.Make(cert)
-	factsCache.Lock()
-	if _, exists := factsCache.m[addr]; !exists && len(factsCache.m) >= factsCacheSize {
-		for victim := range factsCache.m { // Go randomises the order
-			delete(factsCache.m, victim)
-			break
+	digest := sha256.Sum256(cert.Raw)
+	content, ok := contentCache.get(digest)
+	if !ok {
+		content = deriveFacts(cert, digest)
+		// As with interning: a large certificate (which any client can
+		// send) is not kept beyond its connection.
+		if len(cert.Raw) <= internMaxCertBytes {
+			contentCache.put(digest, content)
 		}
 	}
-	factsCache.m[addr] = f
-	factsCache.Unlock()
+	f := &certFacts{contentFacts: content, self: weak.Make(cert)}
+	factsCache.put(addr, f)
 	runtime.AddCleanup(cert, forgetFacts, addr)
 	return f
 }
@@ -93,25 +105,16 @@ func factsFor(cert *x509.Certificate) *certFacts {
 // forgetFacts drops the entry of a collected certificate, unless a new
 // certificate at the same address has taken its place.
 func forgetFacts(addr uintptr) {
-	factsCache.Lock()
-	if f := factsCache.m[addr]; f != nil && f.self.Value() == nil {
-		delete(factsCache.m, addr)
-	}
-	factsCache.Unlock()
-}
-
-func factsCacheLen() int {
-	factsCache.RLock()
-	defer factsCache.RUnlock()
-	return len(factsCache.m)
+	factsCache.deleteIf(addr, func(f *certFacts) bool { return f.self.Value() == nil })
 }
 
 var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
 
-func deriveFacts(cert *x509.Certificate) *certFacts {
-	f := &certFacts{
+// deriveFacts derives the facts of cert, whose SHA-256 is digest.
+func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
+	f := &contentFacts{
 		sha1:      sha1.Sum(cert.Raw), //nolint:gosec // identifier, see import
-		sha256:    sha256.Sum256(cert.Raw),
+		sha256:    digest,
 		spki:      sha256.Sum256(cert.RawSubjectPublicKeyInfo),
 		notBefore: cert.NotBefore,
 		notAfter:  cert.NotAfter,

@@ -362,21 +362,17 @@ func TestFactsCacheForgetsCollectedCertificates(t *testing.T) {
 			factsFor(&c)
 			addrs[i] = uintptr(unsafe.Pointer(&c))
 		}
-		factsCache.RLock()
 		for i, a := range addrs {
-			if f := factsCache.m[a]; f == nil || f.self.Value() != live[i] {
+			if f, ok := factsCache.get(a); !ok || f.self.Value() != live[i] {
 				t.Errorf("certificate %d is not cached", i)
 			}
 		}
-		factsCache.RUnlock()
 		runtime.KeepAlive(live)
 	}()
 	stale := func() int {
-		factsCache.RLock()
-		defer factsCache.RUnlock()
 		n := 0
 		for _, a := range addrs {
-			if f := factsCache.m[a]; f != nil && f.self.Value() == nil {
+			if f, ok := factsCache.get(a); ok && f.self.Value() == nil {
 				n++
 			}
 		}
@@ -401,8 +397,44 @@ func TestFactsCacheIsBounded(t *testing.T) {
 		factsFor(&c)
 	}
 	runtime.KeepAlive(live)
-	if n := factsCacheLen(); n > factsCacheSize {
+	if n := factsCache.len(); n > factsCacheSize {
 		t.Fatalf("facts cache holds %d entries, bound is %d", n, factsCacheSize)
+	}
+}
+
+// A new connection parses the client's certificate anew: what its bytes
+// yield is found by content instead of derived again (a different
+// certificate never gets it), while the verification memo stays with each
+// certificate object, that is with each connection.
+func TestFactsAreSharedByContent(t *testing.T) {
+	s := pki(t)
+	a, b := *s.Good.Cert, *s.Good.Cert // two parses of the same bytes
+	fa, fb := factsFor(&a), factsFor(&b)
+	if fa.contentFacts != fb.contentFacts {
+		t.Error("the same certificate bytes got facts derived twice")
+	}
+	if fa == fb || &fa.memo == &fb.memo {
+		t.Error("two connections share one verification memo")
+	}
+	if fo := factsFor(s.Other.Cert); fo.contentFacts == fa.contentFacts || fo.sha256 == fa.sha256 {
+		t.Error("another certificate got the facts of station-042")
+	}
+	if fa.sha256 != sha256.Sum256(s.Good.Cert.Raw) || fa.thumbprintHex != sha1Hex(s.Good.Cert) {
+		t.Errorf("facts describe %x, not station-042", fa.sha256)
+	}
+	runtime.KeepAlive(&a)
+	runtime.KeepAlive(&b)
+}
+
+func TestContentCacheIsBounded(t *testing.T) {
+	s := pki(t)
+	for i := 0; i < contentCacheSize+10; i++ {
+		c := *s.Good.Cert
+		c.Raw = append(append([]byte(nil), c.Raw...), byte(i), byte(i>>8)) // distinct bytes, distinct digest
+		factsFor(&c)
+	}
+	if n := contentCache.len(); n > contentCacheSize {
+		t.Fatalf("content cache holds %d entries, bound is %d", n, contentCacheSize)
 	}
 }
 
@@ -423,5 +455,22 @@ func TestCoarseNowIsCurrent(t *testing.T) {
 			t.Fatalf("coarseNow is %v behind", d)
 		}
 		time.Sleep(coarseClockResolution)
+	}
+}
+
+// A large certificate, which any client can send, does not outlive its
+// connection in the content cache.
+func TestContentCacheSkipsLargeCertificates(t *testing.T) {
+	s := pki(t)
+	leaf, err := s.Intermediate.Issue(testpki.Options{DNSNames: manyNames(600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaf.Cert.Raw) <= internMaxCertBytes {
+		t.Fatalf("test certificate is only %d bytes", len(leaf.Cert.Raw))
+	}
+	factsFor(leaf.Cert)
+	if _, ok := contentCache.get(sha256.Sum256(leaf.Cert.Raw)); ok {
+		t.Fatal("the facts of a large certificate were kept by content")
 	}
 }
