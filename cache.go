@@ -47,6 +47,19 @@ func (c *boundedCache[K, V]) put(k K, v V) {
 	c.mu.Unlock()
 }
 
+// add inserts or replaces k unless that would take the cache over its
+// bound, and reports whether it did: for caches whose entries leave on
+// their own rather than by eviction.
+func (c *boundedCache[K, V]) add(k K, v V) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, exists := c.m[k]; !exists && len(c.m) >= c.max {
+		return false
+	}
+	c.m[k] = v
+	return true
+}
+
 // deleteIf removes k if its value is stale, checked under the lock so that
 // a value put in the meantime stays.
 func (c *boundedCache[K, V]) deleteIf(k K, stale func(V) bool) {

@@ -56,16 +56,21 @@ type contentFacts struct {
 	subjectText, issuerText            any
 	commonNameText, serialText         any
 	notAfterText                       any
+
+	shareable bool        // small enough (and with bytes) to be kept by content
+	shared    atomic.Bool // put in contentCache once
 }
 
 // factsCacheSize caps the cache by address. Entries leave with their
 // certificate (when its connection is gone), so the cap matters only with
-// more live client connections than this.
+// more live client connections than this; beyond it, certificates are not
+// cached by address (their facts are then found by content on each
+// request). Evicting a live entry instead would register one more cleanup
+// on its certificate every time it was looked up again.
 const factsCacheSize = 16384
 
 // contentCacheSize caps the cache by content: the distinct client
-// certificates (of at most internMaxCertBytes) whose derived facts outlive
-// their connections.
+// certificates whose derived facts outlive their connections.
 const contentCacheSize = 4096
 
 var (
@@ -75,7 +80,8 @@ var (
 	// the one the facts were made for, and a cleanup removes the entry once
 	// the certificate is collected.
 	factsCache = newBoundedCache[uintptr, *certFacts](factsCacheSize)
-	// contentCache maps a certificate's SHA-256 to what its bytes yield.
+	// contentCache maps a certificate's SHA-256 to what its bytes yield,
+	// for certificates whose chain was verified (see shareContent).
 	contentCache = newBoundedCache[[32]byte, *contentFacts](contentCacheSize)
 )
 
@@ -86,20 +92,33 @@ func factsFor(cert *x509.Certificate) *certFacts {
 	if f, ok := factsCache.get(addr); ok && f.self.Value() == cert {
 		return f
 	}
+	var content *contentFacts
 	digest := sha256.Sum256(cert.Raw)
-	content, ok := contentCache.get(digest)
-	if !ok {
+	if len(cert.Raw) > 0 {
+		content, _ = contentCache.get(digest)
+	}
+	if content == nil {
 		content = deriveFacts(cert, digest)
-		// As with interning: a large certificate (which any client can
-		// send) is not kept beyond its connection.
-		if len(cert.Raw) <= internMaxCertBytes {
-			contentCache.put(digest, content)
-		}
 	}
 	f := &certFacts{contentFacts: content, self: weak.Make(cert)}
-	factsCache.put(addr, f)
-	runtime.AddCleanup(cert, forgetFacts, addr)
+	if factsCache.add(addr, f) {
+		runtime.AddCleanup(cert, forgetFacts, addr)
+	}
 	return f
+}
+
+// shareContent makes what the certificate's bytes yield available to later
+// parses of the same bytes, i.e. to the client's next connections. It is
+// called only once the chain is verified: the cache outlives connections,
+// so what it holds must not be chosen by an unauthenticated client (a small
+// certificate full of names yields many times its size in facts). Large
+// certificates are never kept, as with interning.
+func (f *certFacts) shareContent() {
+	c := f.contentFacts
+	if !c.shareable || c.shared.Load() || !c.shared.CompareAndSwap(false, true) {
+		return
+	}
+	contentCache.put(c.sha256, c)
 }
 
 // forgetFacts drops the entry of a collected certificate, unless a new
@@ -113,6 +132,7 @@ var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
 // deriveFacts derives the facts of cert, whose SHA-256 is digest.
 func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
 	f := &contentFacts{
+		shareable: len(cert.Raw) > 0 && len(cert.Raw) <= internMaxCertBytes,
 		sha1:      sha1.Sum(cert.Raw), //nolint:gosec // identifier, see import
 		sha256:    digest,
 		spki:      sha256.Sum256(cert.RawSubjectPublicKeyInfo),

@@ -254,6 +254,11 @@ func testPlaceholdersFollowTheLatestDecision(t *testing.T, server bool) {
 	if get(placeholderPrefix+"identity") != "A" || get("http.auth.user.id") != "A" {
 		t.Fatalf("after A: identity=%q user=%q", get(placeholderPrefix+"identity"), get("http.auth.user.id"))
 	}
+	if vars, _ := r.Context().Value(caddyhttp.VarsCtxKey).(map[string]any); server {
+		if _, ok := vars[recordKey].(*decisionRecord); !ok {
+			t.Fatal("inside a Caddy server the decision record is not in the request's vars")
+		}
+	}
 	if err := namesB.ServeHTTP(httptest.NewRecorder(), r, &nextRecorder{}); err != nil {
 		t.Fatal(err)
 	}

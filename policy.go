@@ -361,6 +361,9 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 		d.Verified = true
 		issuers = res.issuers
 	}
+	if d.Verified {
+		f.shareContent()
+	}
 
 	// A CA certificate chains to the pool like a leaf would, but it is not a
 	// client identity: its names are trusted only through a pin.

@@ -402,14 +402,16 @@ func TestFactsCacheIsBounded(t *testing.T) {
 	}
 }
 
-// A new connection parses the client's certificate anew: what its bytes
-// yield is found by content instead of derived again (a different
-// certificate never gets it), while the verification memo stays with each
-// certificate object, that is with each connection.
+// A new connection parses the client's certificate anew: once the chain is
+// verified, what its bytes yield is found by content instead of derived
+// again (a different certificate never gets it), while the verification
+// memo stays with each certificate object, that is with each connection.
 func TestFactsAreSharedByContent(t *testing.T) {
 	s := pki(t)
 	a, b := *s.Good.Cert, *s.Good.Cert // two parses of the same bytes
-	fa, fb := factsFor(&a), factsFor(&b)
+	fa := factsFor(&a)
+	fa.shareContent()
+	fb := factsFor(&b)
 	if fa.contentFacts != fb.contentFacts {
 		t.Error("the same certificate bytes got facts derived twice")
 	}
@@ -426,35 +428,56 @@ func TestFactsAreSharedByContent(t *testing.T) {
 	runtime.KeepAlive(&b)
 }
 
+// Only a certificate whose chain was verified (by TLS or by the policy's
+// trust_pool) is kept by content: the cache outlives connections, and an
+// unauthenticated client must not fill it.
+func TestContentCacheKeepsOnlyVerifiedCertificates(t *testing.T) {
+	s := pki(t)
+	issue := func(cn string) *testpki.Leaf {
+		l, err := s.Intermediate.Issue(testpki.Options{Subject: pkix.Name{CommonName: cn}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	cached := func(l *testpki.Leaf) bool {
+		_, ok := contentCache.get(sha256.Sum256(l.Cert.Raw))
+		return ok
+	}
+	pool := compiled(t, Policy{Conditions: Conditions{CommonName: []string{"nobody"}}}, testpki.Pool(s.Root))
+	pinOnly := compiled(t, Policy{AllowUnverified: true, Conditions: Conditions{Thumbprint: []string{sha1Hex(s.SelfSignedGood.Cert)}}}, nil)
+
+	untrusted := pool.evaluate(presented(s.SelfSignedGood), nil, time.Now())
+	pinned := pinOnly.evaluate(presented(s.SelfSignedGood), nil, time.Now())
+	if untrusted.Allowed || !pinned.Allowed || cached(s.SelfSignedGood) {
+		t.Errorf("self-signed: allowed by trust_pool %v, by pin %v; kept by content %v (want false, true, false)",
+			untrusted.Allowed, pinned.Allowed, cached(s.SelfSignedGood))
+	}
+	byPool := issue("content-cache-pool")
+	if d := pool.evaluate(presented(byPool), nil, time.Now()); !d.Verified || !cached(byPool) {
+		t.Errorf("verified by trust_pool (%v): kept by content %v", d.Verified, cached(byPool))
+	}
+	byTLS := issue("content-cache-tls")
+	cs := state(byTLS, true, s.Root)
+	if d := compiled(t, Policy{Conditions: Conditions{CommonName: []string{"nobody"}}}, nil).Evaluate(cs); !d.Verified || !cached(byTLS) {
+		t.Errorf("verified by TLS (%v): kept by content %v", d.Verified, cached(byTLS))
+	}
+	unverified := issue("content-cache-unverified")
+	compiled(t, Policy{Conditions: Conditions{CommonName: []string{"nobody"}}}, nil).Evaluate(state(unverified, false, nil))
+	if cached(unverified) {
+		t.Error("a chain nobody verified was kept by content")
+	}
+}
+
 func TestContentCacheIsBounded(t *testing.T) {
 	s := pki(t)
 	for i := 0; i < contentCacheSize+10; i++ {
 		c := *s.Good.Cert
 		c.Raw = append(append([]byte(nil), c.Raw...), byte(i), byte(i>>8)) // distinct bytes, distinct digest
-		factsFor(&c)
+		factsFor(&c).shareContent()
 	}
-	if n := contentCache.len(); n > contentCacheSize {
-		t.Fatalf("content cache holds %d entries, bound is %d", n, contentCacheSize)
-	}
-}
-
-func TestValidateRejectsAllowUnverifiedWithoutConditions(t *testing.T) {
-	p := compiled(t, Policy{AllowUnverified: true}, nil)
-	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "allow_unverified without any condition") {
-		t.Fatalf("Validate() = %v", err)
-	}
-	p = compiled(t, Policy{AllowUnverified: true, Conditions: Conditions{Issuer: []string{issuingCA}}}, nil)
-	if err := p.Validate(); err != nil {
-		t.Fatalf("Validate() = %v", err)
-	}
-}
-
-func TestCoarseNowIsCurrent(t *testing.T) {
-	for i := 0; i < 3; i++ {
-		if d := time.Since(coarseNow()); d < 0 || d > 2*coarseClockResolution+50*time.Millisecond {
-			t.Fatalf("coarseNow is %v behind", d)
-		}
-		time.Sleep(coarseClockResolution)
+	if n := contentCache.len(); n != contentCacheSize {
+		t.Fatalf("content cache holds %d entries, want its bound %d", n, contentCacheSize)
 	}
 }
 
@@ -469,7 +492,7 @@ func TestContentCacheSkipsLargeCertificates(t *testing.T) {
 	if len(leaf.Cert.Raw) <= internMaxCertBytes {
 		t.Fatalf("test certificate is only %d bytes", len(leaf.Cert.Raw))
 	}
-	factsFor(leaf.Cert)
+	factsFor(leaf.Cert).shareContent()
 	if _, ok := contentCache.get(sha256.Sum256(leaf.Cert.Raw)); ok {
 		t.Fatal("the facts of a large certificate were kept by content")
 	}

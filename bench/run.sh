@@ -41,8 +41,9 @@
 #   BENCH_NGINX=PATH|off  nginx binary (default: nginx on PATH, if any)
 #   BENCH_PROFILE_ROWS=h2,h2noop,h2own
 #                         load rows whose two Caddy configurations also get a
-#                         CPU profile (admin endpoint on), in an extra run
-#                         after the measured ones; "off" for none
+#                         CPU profile, in an extra run after the measured
+#                         ones; both run with the admin endpoint on (idle
+#                         during the measured runs); "off" for none
 #   BENCH_PROFILE_SECONDS=8  length of each profile
 #   FORCE_BUILD=1         rebuild build/caddy and build/caddy-stock
 set -euo pipefail
@@ -423,8 +424,10 @@ profile() {
 	attack "${URL[$name]}" "$mode" "$((PROFILE_SECONDS + 2))s" "$OUT/profiles/$row-$side-$name.vegeta.json" &
 	job=$!
 	sleep 1
-	curl -sSf -o "$f" "http://127.0.0.1:${ADMIN[$name]}/debug/pprof/profile?seconds=$PROFILE_SECONDS" ||
+	if ! curl -sSf -o "$f" "http://127.0.0.1:${ADMIN[$name]}/debug/pprof/profile?seconds=$PROFILE_SECONDS"; then
+		kill "$job" 2>/dev/null || true
 		die "could not fetch the CPU profile of $name"
+	fi
 	wait "$job" || die "vegeta failed"
 	printf '%s\t%s\t%s\t%s\n' "$row" "$side" "$name" "$f" >>"$OUT/profiles.tsv"
 	echo "  CPU profile of $name ($side): $f"
