@@ -60,14 +60,14 @@ func writeProfiles(b *strings.Builder, dir string) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\nProfiles: `build/bench/profiles/`; e.g. `go tool pprof -top -cum build/bench/profiles/h2-B-handler.pprof`.\n")
+	b.WriteString("\n— : no sample under that function. Profiles: `build/bench/profiles/`; e.g. `go tool pprof -top -cum build/bench/profiles/h2-B-handler.pprof`.\n")
 	return sc.Err()
 }
 
 // readProfile returns the "Total samples" text and the cum% of each
 // function in a CPU profile.
 func readProfile(path string) (string, map[string]string, error) {
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=100000", path).Output()
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=100000", "-nodefraction=0", "-edgefraction=0", path).Output()
 	if err != nil {
 		return "", nil, fmt.Errorf("go tool pprof %s: %w", path, err)
 	}
