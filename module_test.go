@@ -320,19 +320,26 @@ func TestVerifierReasons(t *testing.T) {
 }
 
 func TestInternSkipsLargeCertificates(t *testing.T) {
-	s := pki(t)
-	leaf, err := s.Intermediate.Issue(testpki.Options{DNSNames: manyNames(600)})
+	leaf := largeCertificate(t)
+	a, _ := internCertificate(leaf.Cert.Raw)
+	b, _ := internCertificate(leaf.Cert.Raw)
+	if a == nil || a == b {
+		t.Fatal("a large certificate was interned")
+	}
+}
+
+// largeCertificate issues a leaf above internMaxCertBytes, the most the
+// certificate caches keep: any client can send one.
+func largeCertificate(t *testing.T) *testpki.Leaf {
+	t.Helper()
+	leaf, err := pki(t).Intermediate.Issue(testpki.Options{DNSNames: manyNames(600)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(leaf.Cert.Raw) <= internMaxCertBytes {
 		t.Fatalf("test certificate is only %d bytes", len(leaf.Cert.Raw))
 	}
-	a, _ := internCertificate(leaf.Cert.Raw)
-	b, _ := internCertificate(leaf.Cert.Raw)
-	if a == nil || a == b {
-		t.Fatal("a large certificate was interned")
-	}
+	return leaf
 }
 
 func manyNames(n int) []string {

@@ -484,14 +484,7 @@ func TestContentCacheIsBounded(t *testing.T) {
 // A large certificate, which any client can send, does not outlive its
 // connection in the content cache.
 func TestContentCacheSkipsLargeCertificates(t *testing.T) {
-	s := pki(t)
-	leaf, err := s.Intermediate.Issue(testpki.Options{DNSNames: manyNames(600)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(leaf.Cert.Raw) <= internMaxCertBytes {
-		t.Fatalf("test certificate is only %d bytes", len(leaf.Cert.Raw))
-	}
+	leaf := largeCertificate(t)
 	factsFor(leaf.Cert).shareContent()
 	if _, ok := contentCache.get(sha256.Sum256(leaf.Cert.Raw)); ok {
 		t.Fatal("the facts of a large certificate were kept by content")

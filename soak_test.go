@@ -92,34 +92,23 @@ func TestSoak(t *testing.T) {
 	// Reloader: B, A, B, ... every reloadEvery.
 	current := "A"
 	var currentMu sync.Mutex
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(reloadEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			currentMu.Lock()
-			next := map[string]string{"A": "B", "B": "A"}[current]
-			currentMu.Unlock()
-			start := time.Now()
-			err := postLoad(adapted[next])
-			st.reloadTime(next, time.Since(start))
-			if err != nil {
-				st.reloadErrors.Add(1)
-				st.note("reload to %s: %v", next, err)
-				continue
-			}
-			currentMu.Lock()
-			current = next
-			currentMu.Unlock()
-			st.reloads.Add(1)
+	everyTick(ctx, &wg, reloadEvery, func() {
+		currentMu.Lock()
+		next := map[string]string{"A": "B", "B": "A"}[current]
+		currentMu.Unlock()
+		start := time.Now()
+		err := postLoad(adapted[next])
+		st.reloadTime(next, time.Since(start))
+		if err != nil {
+			st.reloadErrors.Add(1)
+			st.note("reload to %s: %v", next, err)
+			return
 		}
-	}()
+		currentMu.Lock()
+		current = next
+		currentMu.Unlock()
+		st.reloads.Add(1)
+	})
 
 	// Memory sampler: heap in use after GC, every twelfth of the run; the
 	// first sample is the reference.
@@ -134,20 +123,7 @@ func TestSoak(t *testing.T) {
 		heapMu.Unlock()
 	}
 	const samplesPerRun = 12
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(duration / samplesPerRun)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				sample()
-			}
-		}
-	}()
+	everyTick(ctx, &wg, duration/samplesPerRun, sample)
 
 	// Clients.
 	ports := [2]int{advPort(t, "SH"), advPort(t, "SV")}
@@ -582,4 +558,23 @@ func (c *soakClient) request(ctx context.Context, hc *http.Client, ports [2]int,
 	default:
 		st.denied.Add(1)
 	}
+}
+
+// everyTick calls fn every interval, on a goroutine counted in wg, until
+// ctx is done.
+func everyTick(ctx context.Context, wg *sync.WaitGroup, interval time.Duration, fn func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				fn()
+			}
+		}
+	}()
 }
