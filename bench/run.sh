@@ -63,7 +63,8 @@ SCHEDULE=${BENCH_SCHEDULE:-alternate}
 CERTS=${BENCH_CERTS:-10000}
 CERTS_EXTRA=${BENCH_CERTS_EXTRA:-$CERTS}
 GOTEST_COUNT=${BENCH_GOTEST_COUNT:-5}
-ROWS=${BENCH_ROWS:-h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own}
+ALL_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own
+ROWS=${BENCH_ROWS:-$ALL_ROWS}
 PROFILE_ROWS=${BENCH_PROFILE_ROWS:-h2,h2noop,h2own}
 PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-8}
 
@@ -90,12 +91,12 @@ die() {
 for d in "$DURATION" "$WARMUP"; do
 	[[ $d =~ ^[0-9]+(ms|s|m)$ ]] || die "durations look like 8s or 500ms, got \"$d\""
 done
+# in_list LIST ITEM succeeds if ITEM is in the comma-separated LIST.
+in_list() { [[ ,$1, == *,$2,* ]]; }
 for r in ${ROWS//,/ }; do
-	case $r in h1 | h2 | cel | trustpool | verifier | gotest | manycerts | nginx | h2noop | h2own) ;;
-	*) die "BENCH_ROWS: unknown row \"$r\"" ;;
-	esac
+	in_list "$ALL_ROWS" "$r" || die "BENCH_ROWS: unknown row \"$r\" (rows: $ALL_ROWS)"
 done
-want_row() { [[ ,$ROWS, == *,$1,* ]]; }
+want_row() { in_list "$ROWS" "$1"; }
 
 command -v go >/dev/null || die "go is not on PATH"
 [[ -r /proc/self/status ]] || die "/proc is needed (Linux)"
@@ -163,41 +164,30 @@ mod_version() {
 	go version -m "$1" 2>/dev/null | awk -v m="$2" '($1 == "mod" || $1 == "dep") && $2 == m { print $3; exit }'
 }
 
-CADDY_VERSION=${CADDY_VERSION:-$(awk '$1 == "github.com/caddyserver/caddy/v2" { print $2; exit }' go.mod)}
 [[ -n $CADDY_VERSION ]] || die "cannot read the Caddy version from go.mod"
-
-# plugin_is_stale succeeds if build/caddy is missing or older than a Go
-# source of the plugin (non-test *.go outside bench/), go.mod or go.sum.
-plugin_is_stale() {
-	[[ ${FORCE_BUILD:-0} == 1 || ! -x $CADDY ]] && return 0
-	[[ $("$CADDY" version 2>/dev/null) == "$CADDY_VERSION"* ]] || return 0
-	local newer
-	newer=$(find . \( -path ./build -o -path ./.git -o -path ./bench -o -name testdata \) -prune -o \
-		\( \( -name '*.go' ! -name '*_test.go' \) -o -name go.mod -o -name go.sum \) \
-		-newer "$CADDY" -print -quit)
-	[[ -n $newer ]]
-}
 
 step "building (Caddy $CADDY_VERSION with and without the plugin, vegeta $VEGETA_VERSION, benchtool)"
 mkdir -p build "$TOOLS"
-if plugin_is_stale; then
+if caddy_is_stale "$CADDY"; then
 	bash scripts/demo.sh --build
 else
 	echo "$CADDY is up to date"
 fi
 grep -qx 'http.handlers.client_certificate' <<<"$("$CADDY" list-modules)" || die "$CADDY lacks the plugin"
 
-if [[ ${FORCE_BUILD:-0} == 1 || ! -x $STOCK || $("$STOCK" version 2>/dev/null) != "$CADDY_VERSION"* ]]; then
-	find_xcaddy
-	echo "building $STOCK (stock Caddy $CADDY_VERSION, no plugins; xcaddy, several minutes the first time)"
-	# Outside the checkout, so that xcaddy cannot pick up this module.
-	(cd "$(mktemp -d)" && "$XCADDY" build "$CADDY_VERSION" --output "$ROOT/$STOCK.tmp")
-	mv -f "$STOCK.tmp" "$STOCK"
-else
-	echo "$STOCK is up to date"
-fi
-if grep -q client_certificate <<<"$("$STOCK" list-modules)"; then
-	die "$STOCK contains the plugin; remove it and run again"
+if want_row cel; then
+	if [[ ${FORCE_BUILD:-0} == 1 || ! -x $STOCK || $("$STOCK" version 2>/dev/null) != "$CADDY_VERSION"* ]]; then
+		find_xcaddy
+		echo "building $STOCK (stock Caddy $CADDY_VERSION, no plugins; xcaddy, several minutes the first time)"
+		# Outside the checkout, so that xcaddy cannot pick up this module.
+		(cd "$(mktemp -d)" && "$XCADDY" build "$CADDY_VERSION" --output "$ROOT/$STOCK.tmp")
+		mv -f "$STOCK.tmp" "$STOCK"
+	else
+		echo "$STOCK is up to date"
+	fi
+	if grep -q client_certificate <<<"$("$STOCK" list-modules)"; then
+		die "$STOCK contains the plugin; remove it and run again"
+	fi
 fi
 
 if [[ $(mod_version "$VEGETA" github.com/tsenart/vegeta/v12) != "$VEGETA_VERSION" ]]; then
@@ -267,7 +257,21 @@ fi
 declare -A URL=() SERVER_PID=()
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
-want_profile() { [[ ,$PROFILE_ROWS, == *,$1,* ]]; }
+# launch NAME PORT DESC COMMAND...: starts a server (output in
+# logs/NAME.log), waits until it listens on PORT and records its URL and pid.
+launch() {
+	local name=$1 port=$2 desc=$3 log=$OUT/logs/$1.log
+	shift 3
+	"$@" >"$log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	wait_listening "$name" "$pid" "$port" "$log"
+	URL[$name]=https://localhost:$port/
+	SERVER_PID[$name]=$pid
+	echo "  $name: $desc, pid $pid, ${URL[$name]}"
+}
+
+want_profile() { in_list "$PROFILE_ROWS" "$1"; }
 
 declare -A ADMIN=()
 
@@ -280,14 +284,7 @@ start_caddy() {
 		free_port ADMIN["$name"]
 		admin=127.0.0.1:${ADMIN[$name]}
 	fi
-	local log=$OUT/logs/$name.log
-	PORT=$port BENCH_ADMIN=$admin "$bin" run --config "$file" --adapter caddyfile >"$log" 2>&1 &
-	local pid=$!
-	PIDS+=("$pid")
-	wait_listening "$name" "$pid" "$port" "$log"
-	URL[$name]=https://localhost:$port/
-	SERVER_PID[$name]=$pid
-	echo "  $name: $bin $file, pid $pid, ${URL[$name]}"
+	launch "$name" "$port" "$bin $file" env PORT="$port" BENCH_ADMIN="$admin" "$bin" run --config "$file" --adapter caddyfile
 }
 
 # start_nginx NAME ALLOWLIST(0|1)
@@ -301,14 +298,7 @@ start_nginx() {
 	sed -e "s|@DIR@|$dir|g" -e "s|@PKI@|$PKI|g" -e "s|@PORT@|$port|g" \
 		-e "s|@GOOD_SHA1_LOWER@|${GOOD_SHA1,,}|g" -e "s|@CHECK@|$check|g" \
 		bench/nginx/nginx.conf.in >"$dir/nginx.conf"
-	local log=$OUT/logs/$name.log
-	"$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >"$log" 2>&1 &
-	local pid=$!
-	PIDS+=("$pid")
-	wait_listening "$name" "$pid" "$port" "$log"
-	URL[$name]=https://localhost:$port/
-	SERVER_PID[$name]=$pid
-	echo "  $name: $NGINX -c $dir/nginx.conf, pid $pid, ${URL[$name]}"
+	launch "$name" "$port" "$NGINX -c $dir/nginx.conf" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
 }
 
 # probe NAME CERT WANT [h2]: one request with demo certificate CERT ("-" for

@@ -48,7 +48,6 @@ command -v go >/dev/null || die "go is not on PATH; install Go first (https://go
 command -v curl >/dev/null || die "curl is not on PATH"
 
 MODULE=$(awk '$1 == "module" { print $2; exit }' go.mod)
-CADDY_VERSION=${CADDY_VERSION:-$(awk '$1 == "github.com/caddyserver/caddy/v2" { print $2; exit }' go.mod)}
 [[ -n $MODULE && -n $CADDY_VERSION ]] || die "cannot read the module path or the Caddy version from go.mod"
 CADDYFILE=${CADDYFILE:-example.Caddyfile}
 CADDY=build/caddy
@@ -100,17 +99,6 @@ check_ports() {
 
 # ---------------------------------------------------------------- build ----
 
-# build_is_stale succeeds if build/caddy is missing or older than any Go
-# source that goes into it (non-test *.go files), go.mod or go.sum.
-build_is_stale() {
-	[[ ${FORCE_BUILD:-0} == 1 || ! -x $CADDY ]] && return 0
-	local newer
-	newer=$(find . \( -path ./build -o -path ./.git -o -name testdata \) -prune -o \
-		\( \( -name '*.go' ! -name '*_test.go' \) -o -name go.mod -o -name go.sum \) \
-		-newer "$CADDY" -print -quit)
-	[[ -n $newer ]]
-}
-
 build_caddy() {
 	find_xcaddy
 	step "building Caddy $CADDY_VERSION with $MODULE (xcaddy; the first build takes several minutes)"
@@ -129,7 +117,7 @@ if [[ $mode == build ]]; then
 	exit 0
 fi
 
-if build_is_stale; then
+if caddy_is_stale "$CADDY"; then
 	build_caddy
 else
 	step "build/caddy is up to date (FORCE_BUILD=1 rebuilds)"

@@ -3,6 +3,9 @@
 
 XCADDY_VERSION=v0.4.5
 
+# The Caddy version the plugin is built against: go.mod's, unless set.
+CADDY_VERSION=${CADDY_VERSION:-$(awk '$1 == "github.com/caddyserver/caddy/v2" { print $2; exit }' go.mod)}
+
 # step prints a heading for the next thing the script does.
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -41,4 +44,18 @@ stop_pid() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null || true
+}
+
+# caddy_is_stale BINARY succeeds if BINARY is missing, reports another Caddy
+# version than CADDY_VERSION, or is older than a Go source that goes into it
+# (non-test *.go files outside bench/, internal/ and testdata, which are
+# tools and test helpers), go.mod or go.sum. FORCE_BUILD=1 makes it succeed.
+caddy_is_stale() {
+	local bin=$1 newer
+	[[ ${FORCE_BUILD:-0} == 1 || ! -x $bin ]] && return 0
+	[[ $("$bin" version 2>/dev/null) == "$CADDY_VERSION"* ]] || return 0
+	newer=$(find . \( -path ./build -o -path ./.git -o -path ./bench -o -path ./internal -o -name testdata \) -prune -o \
+		\( \( -name '*.go' ! -name '*_test.go' \) -o -name go.mod -o -name go.sum \) \
+		-newer "$bin" -print -quit)
+	[[ -n $newer ]]
 }
