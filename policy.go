@@ -1,6 +1,7 @@
 package clientcertificate
 
 import (
+	"crypto/sha1" //nolint:gosec // SHA-1 thumbprints are an identifier format, see facts.go
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -553,6 +554,7 @@ func (s issuerSource) any(set *digestSet) bool {
 	for _, chain := range s.chains {
 		for _, ca := range chain[min(1, len(chain)):] {
 			f := factsFor(ca)
+			f.shareContent() // verified by TLS: the next connection finds it by content
 			if set.contains(&f.sha1, &f.sha256) {
 				return true
 			}
@@ -589,7 +591,7 @@ const negativeVerifyTTL = time.Minute
 func (p *Policy) verify(leaf *certFacts, peer []*x509.Certificate, now time.Time) *verifyResult {
 	intermediates := peer[1:]
 	if len(intermediates) > maxPresentedIntermediates {
-		// Checked before anything is derived or cached from them.
+		// Checked before anything is computed from them.
 		return &verifyResult{reason: ReasonUntrusted}
 	}
 	if m := leaf.memo.Load(); m != nil && m.policy == p && samePointers(m.intermediates, intermediates) && m.result.usable(now) {
@@ -632,7 +634,10 @@ func chainKey(leaf *certFacts, intermediates []*x509.Certificate) [32]byte {
 	h := sha256.New()
 	h.Write(leaf.sha256[:])
 	for _, c := range intermediates {
-		d := factsFor(c).sha256
+		// From the bytes: an intermediate is not a client identity, and
+		// deriving (and caching) its facts would let a client that sends
+		// many fill the facts cache.
+		d := sha256.Sum256(c.Raw)
 		h.Write(d[:])
 	}
 	var k [32]byte
@@ -675,8 +680,7 @@ func (p *Policy) verifyNow(leaf *x509.Certificate, intermediates []*x509.Certifi
 	res := &verifyResult{validUntil: leaf.NotAfter}
 	for _, chain := range chains {
 		for _, ca := range chain[1:] {
-			f := factsFor(ca)
-			res.issuers.digests = append(res.issuers.digests, caDigest{sha1: f.sha1, sha256: f.sha256})
+			res.issuers.digests = append(res.issuers.digests, caDigest{sha1: sha1.Sum(ca.Raw), sha256: sha256.Sum256(ca.Raw)}) //nolint:gosec // identifier, see facts.go
 		}
 	}
 	for _, c := range chains[0] {

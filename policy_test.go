@@ -490,3 +490,22 @@ func TestContentCacheSkipsLargeCertificates(t *testing.T) {
 		t.Fatal("the facts of a large certificate were kept by content")
 	}
 }
+
+// Intermediates are hashed, not derived: a client that sends many cannot
+// fill the facts cache (and push the live connections' leaves out of it).
+func TestIntermediatesDoNotEnterTheFactsCache(t *testing.T) {
+	s := pki(t)
+	p := compiled(t, Policy{Conditions: Conditions{CommonName: []string{"station-042"}}}, testpki.Pool(s.Root))
+	chain := presented(s.Good)
+	if len(chain) < 2 {
+		t.Fatal("the good chain has no intermediate")
+	}
+	inter := *chain[1] // a fresh parse, as on a new connection
+	if d := p.evaluate([]*x509.Certificate{chain[0], &inter}, nil, time.Now()); !d.Allowed {
+		t.Fatalf("denied: %s", d.Reason)
+	}
+	if _, ok := factsCache.get(uintptr(unsafe.Pointer(&inter))); ok {
+		t.Fatal("verifying the chain cached the intermediate's facts")
+	}
+	runtime.KeepAlive(&inter)
+}
