@@ -382,3 +382,19 @@ func BenchmarkHandlerBaseline(b *testing.B) {
 		}
 	}
 }
+
+// Without a trust_pool the verifier reads only the leaf: the rest of what a
+// client sends is neither parsed nor kept.
+func TestVerifierWithoutPoolReadsOnlyTheLeaf(t *testing.T) {
+	s := pki(t)
+	v := &Verifier{Policy: *compiled(t, Policy{AllowUnverified: true, Conditions: Conditions{Thumbprint: []string{sha1Hex(s.Good.Cert)}}}, nil)}
+	chain := presented(s.Good)
+	extra := append([]byte(nil), chain[1].Raw...)
+	extra[len(extra)-1] ^= 0xff // bytes no earlier handshake sent
+	if err := v.VerifyClientCertificate([][]byte{s.Good.Cert.Raw, extra}, nil); err != nil {
+		t.Fatalf("denied: %v", err)
+	}
+	if _, ok := getByBytes(internCache, extra); ok {
+		t.Fatal("the verifier parsed and kept a certificate it does not read")
+	}
+}

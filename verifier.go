@@ -43,6 +43,11 @@ func (v *Verifier) VerifyClientCertificate(rawCerts [][]byte, verifiedChains [][
 	if len(rawCerts) == 0 {
 		return nil
 	}
+	if v.pool == nil {
+		// Without a trust_pool only the leaf is read: parsing (and
+		// interning) the rest would be work for nothing.
+		rawCerts = rawCerts[:1]
+	}
 	peer, err := parsePeer(rawCerts, verifiedChains)
 	if err != nil {
 		return DenyError{Reason: ReasonNoCertificate}
