@@ -167,22 +167,14 @@ func (rec *decisionRecord) placeholder(key string) (any, bool) {
 		return d.Reason, true
 	}
 	f := d.facts
-	if !d.Allowed {
-		f = nil
+	if !d.Allowed || f == nil {
+		f = &noCertificateFacts
 	}
 	switch name {
 	case "identity":
 		return d.Identity, true
 	case "verified":
 		return d.Allowed && d.Verified, true
-	case "thumbprint", "thumbprint_sha256", "subject", "issuer", "common_name", "serial", "not_after":
-		if f == nil {
-			return "", true
-		}
-	default:
-		return nil, false
-	}
-	switch name {
 	case "thumbprint":
 		return f.thumbprintHex, true
 	case "thumbprint_sha256":
@@ -195,10 +187,19 @@ func (rec *decisionRecord) placeholder(key string) (any, bool) {
 		return f.commonNameText, true
 	case "serial":
 		return f.serialText, true
-	default: // not_after
+	case "not_after":
 		return f.notAfterText, true
+	default:
+		return nil, false
 	}
 }
+
+// noCertificateFacts serves the certificate placeholders after a deny (or
+// with no certificate): all empty.
+var noCertificateFacts = certFacts{contentFacts: &contentFacts{
+	thumbprintHex: "", thumbprintSHA256Hex: "", subjectText: "", issuerText: "",
+	commonNameText: "", serialText: "", notAfterText: "",
+}}
 
 // logDecision writes a structured entry at debug level. It is on the hot
 // path: with debug logging off it costs one level check, and the fields
