@@ -376,13 +376,13 @@ func (p *dnParser) unescape(buf []byte) ([]byte, error) {
 		return nil, fmt.Errorf(`trailing backslash at offset %d: write \\ for a literal backslash`, at)
 	}
 	c := p.s[p.pos]
-	if c == 'x' && p.pos+2 < len(p.s) && dnIsHex(p.s[p.pos+1]) && dnIsHex(p.s[p.pos+2]) {
+	if c == 'x' && p.pos+2 < len(p.s) && isHexDigit(p.s[p.pos+1]) && isHexDigit(p.s[p.pos+2]) {
 		// OpenSSL's slash form (X509_NAME_oneline) prints bytes as \xXX.
 		p.pos++
 		c = p.s[p.pos]
 	}
-	if dnIsHex(c) {
-		if p.pos+1 < len(p.s) && dnIsHex(p.s[p.pos+1]) {
+	if isHexDigit(c) {
+		if p.pos+1 < len(p.s) && isHexDigit(p.s[p.pos+1]) {
 			buf = append(buf, dnUnhex(c)<<4|dnUnhex(p.s[p.pos+1]))
 			p.pos += 2
 			return buf, nil
@@ -402,7 +402,7 @@ func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
 	at := p.pos
 	p.pos++ // '#'
 	start := p.pos
-	for p.pos < len(p.s) && dnIsHex(p.s[p.pos]) {
+	for p.pos < len(p.s) && isHexDigit(p.s[p.pos]) {
 		p.pos++
 	}
 	digits := p.s[start:p.pos]
@@ -828,7 +828,7 @@ func dnShort(s string) string {
 	return s[:i] + "..."
 }
 
-func dnIsHex(c byte) bool {
+func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 

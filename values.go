@@ -125,10 +125,6 @@ func parseSPKI(value string) ([32]byte, error) {
 // issuers exceed it.
 const maxSerialHexDigits = 128
 
-func isHexDigit(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
 // asciiLower lower-cases ASCII letters only. strings.ToLower would turn
 // look-alikes such as U+212A KELVIN SIGN into ASCII letters.
 func asciiLower(s string) string {
