@@ -169,6 +169,9 @@ type compiledIdentity struct {
 	name      string
 	nameValue any // name, boxed once for placeholders
 	cond      compiledConditions
+	// usableUnverified: this identity may hold on a chain nobody verified
+	// (see trustworthyUnverified); fixed by the configuration.
+	usableUnverified bool
 }
 
 // Provision loads the trust pool and compiles the policy. Every value is
@@ -224,9 +227,9 @@ func (p *Policy) compile() error {
 	}
 	p.usableUnverified = len(p.identities) == 0 && trustworthyUnverified(&p.top, nil)
 	for i := range p.identities {
-		if trustworthyUnverified(&p.top, &p.identities[i].cond) {
-			p.usableUnverified = true
-		}
+		id := &p.identities[i]
+		id.usableUnverified = trustworthyUnverified(&p.top, &id.cond)
+		p.usableUnverified = p.usableUnverified || id.usableUnverified
 	}
 	size := p.VerifyCacheSize
 	if size == 0 {
@@ -393,7 +396,7 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 	skipped := false
 	for i := range p.identities {
 		id := &p.identities[i]
-		if !trusted && !trustworthyUnverified(&p.top, &id.cond) {
+		if !trusted && !id.usableUnverified {
 			skipped = true
 			continue
 		}
