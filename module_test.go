@@ -3,6 +3,7 @@ package clientcertificate
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -325,6 +326,43 @@ func TestInternSkipsLargeCertificates(t *testing.T) {
 	b, _ := internCertificate(leaf.Cert.Raw)
 	if a == nil || a == b {
 		t.Fatal("a large certificate was interned")
+	}
+}
+
+// internCertificate parses and interns raw, as the verifier does after a
+// verified handshake.
+func internCertificate(raw []byte) (*x509.Certificate, error) {
+	c, err := parseInterned(raw)
+	if err != nil {
+		return nil, err
+	}
+	intern(raw, c)
+	return c, nil
+}
+
+// The verifier keeps a parse only once the chain is verified: the table
+// outlives connections, so an unauthenticated client must not fill it.
+func TestVerifierInternsOnlyVerifiedChains(t *testing.T) {
+	s := pki(t)
+	v := &Verifier{Policy: *compiled(t, Policy{Conditions: Conditions{CommonName: []string{"station-042"}}}, testpki.Pool(s.Root))}
+	raw := func(l *testpki.Leaf) [][]byte {
+		var out [][]byte
+		for _, c := range presented(l) {
+			out = append(out, c.Raw)
+		}
+		return out
+	}
+	if err := v.VerifyClientCertificate(raw(s.SelfSignedGood), nil); err == nil {
+		t.Fatal("self-signed allowed")
+	}
+	if _, ok := getByBytes(internCache, s.SelfSignedGood.Cert.Raw); ok {
+		t.Error("an unverified certificate was interned")
+	}
+	if err := v.VerifyClientCertificate(raw(s.Good), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := getByBytes(internCache, s.Good.Cert.Raw); !ok {
+		t.Error("a verified certificate was not interned")
 	}
 }
 

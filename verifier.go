@@ -53,6 +53,13 @@ func (v *Verifier) VerifyClientCertificate(rawCerts [][]byte, verifiedChains [][
 		return DenyError{Reason: ReasonNoCertificate}
 	}
 	d := v.evaluate(peer, verifiedChains, v.now())
+	if d.Verified {
+		// Kept only once verified: the table outlives connections, and
+		// what it holds must not be chosen by an unauthenticated client.
+		for i, c := range peer {
+			intern(rawCerts[i], c)
+		}
+	}
 	logDecision(v.logger, "verifier", nil, &d)
 	if !d.Allowed {
 		return DenyError{Reason: d.Reason}
@@ -63,7 +70,7 @@ func (v *Verifier) VerifyClientCertificate(rawCerts [][]byte, verifiedChains [][
 // parsePeer returns the presented chain as parsed certificates. The leaf of
 // a TLS-verified chain is the very object the HTTP layer will see, so its
 // facts are shared with the requests of the connection; other certificates
-// are interned by their bytes.
+// come from the interning table when an earlier handshake verified them.
 func parsePeer(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) ([]*x509.Certificate, error) {
 	peer := make([]*x509.Certificate, len(rawCerts))
 	for i, raw := range rawCerts {
@@ -71,7 +78,7 @@ func parsePeer(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) ([]*x509
 			peer[0] = verifiedChains[0][0]
 			continue
 		}
-		c, err := internCertificate(raw)
+		c, err := parseInterned(raw)
 		if err != nil {
 			return nil, err
 		}
@@ -90,22 +97,24 @@ const (
 
 var internCache = newBoundedCache[string, *x509.Certificate](internCacheSize)
 
-// internCertificate parses raw once and returns the same object for the
-// same bytes while it stays in a bounded table, so that every handshake
-// from the same client reuses one parse and one set of facts.
-func internCertificate(raw []byte) (*x509.Certificate, error) {
-	if len(raw) > internMaxCertBytes {
-		return x509.ParseCertificate(raw)
-	}
+// parseInterned returns the interned certificate of raw, or parses it.
+func parseInterned(raw []byte) (*x509.Certificate, error) {
 	if c, ok := getByBytes(internCache, raw); ok {
 		return c, nil
 	}
-	c, err := x509.ParseCertificate(raw)
-	if err != nil {
-		return nil, err
+	return x509.ParseCertificate(raw)
+}
+
+// intern keeps c, the parse of raw, so that every later handshake with the
+// same bytes reuses one parse and one set of facts.
+func intern(raw []byte, c *x509.Certificate) {
+	if len(raw) > internMaxCertBytes {
+		return
+	}
+	if old, ok := getByBytes(internCache, raw); ok && old == c {
+		return
 	}
 	internCache.put(string(raw), c)
-	return c, nil
 }
 
 // Interface guards
