@@ -39,16 +39,6 @@ func (s *digestSet) insert(b []byte) {
 	}
 }
 
-// add parses one thumbprint and adds it to the set.
-func (s *digestSet) add(value string) error {
-	b, err := parseThumbprint(value)
-	if err != nil {
-		return err
-	}
-	s.insert(b)
-	return nil
-}
-
 // contains reports whether either digest of a certificate is in the set.
 func (s *digestSet) contains(sha1 *[20]byte, sha256 *[32]byte) bool {
 	for i := range s.sha1 {

@@ -999,3 +999,13 @@ func TestURIPrefixRejectsDotSegments(t *testing.T) {
 		}
 	}
 }
+
+// add parses one thumbprint and adds it to the set, as compile does.
+func (s *digestSet) add(value string) error {
+	b, err := parseThumbprint(value)
+	if err != nil {
+		return err
+	}
+	s.insert(b)
+	return nil
+}
