@@ -35,16 +35,7 @@ stage() {
 	local name=$1
 	shift
 	printf '\n==> %s: %s\n' "$name" "$*"
-	local # bench_smoke keeps the benchmarks and the load harness working; the
-# numbers it prints are meaningless at these durations.
-bench_smoke() {
-	go test -run '^$' -bench . -benchtime 1x ./... || return 1
-	BENCH_ROWS=h1,h2own,gotest,manycerts BENCH_DURATION=1s BENCH_WARMUP=500ms BENCH_REPEATS=2 \
-		BENCH_CERTS=50 BENCH_CERTS_EXTRA=50 BENCH_GOTEST_COUNT=1 BENCH_PROFILE_SECONDS=1 BENCH_NGINX=off \
-		bash bench/run.sh
-}
-
-start=$SECONDS rc=0
+	local start=$SECONDS rc=0
 	"$@" || rc=$?
 	local took=$((SECONDS - start))
 	if ((rc == 0)); then
