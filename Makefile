@@ -5,11 +5,15 @@ FUZZTIME ?= 30s
 # coverage keeps growing (x509 parsing under FuzzDecision).
 FUZZMINIMIZETIME ?= 10x
 
-.PHONY: demo test build fuzz soak clean
+.PHONY: demo check test build fuzz soak clean
 
 ## demo: build Caddy with the plugin, serve example.Caddyfile with a demo PKI, drive it with curl
 demo:
 	bash scripts/demo.sh
+
+## check: the fast loop: gofmt, go vet, staticcheck and go test -short -race (no e2e, no bench)
+check:
+	bash scripts/check.sh
 
 ## test: gofmt, go vet, staticcheck, go test -race and the end-to-end demo check
 test:
@@ -21,14 +25,7 @@ build:
 
 ## fuzz: run every Fuzz* target of the root package for FUZZTIME (default 30s) each
 fuzz:
-	@set -euo pipefail; \
-	list=$$(go test -list 'Fuzz.*' .); \
-	targets=$$(grep '^Fuzz' <<<"$$list" || true); \
-	[[ -n "$$targets" ]] || { echo "no Fuzz targets in the root package"; exit 1; }; \
-	for t in $$targets; do \
-		echo "==> go test -run '^$$' -fuzz '^$$t\$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) ."; \
-		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) . || exit 1; \
-	done
+	FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=$(FUZZMINIMIZETIME) bash scripts/fuzz.sh
 
 ## bench: load benchmarks side by side (stock Caddy, CEL, nginx) and go test -bench; table in build/bench/results.md
 .PHONY: bench

@@ -1,7 +1,11 @@
-# Shell helpers shared by scripts/demo.sh and bench/run.sh (sourced, after
-# the caller has cd'ed to the repository root).
+# Shell helpers shared by scripts/demo.sh, scripts/test.sh, scripts/check.sh,
+# scripts/fuzz.sh and bench/run.sh (sourced, after the caller has cd'ed to
+# the repository root and set ROOT to it): pinned tool versions, xcaddy and
+# staticcheck lookup, process and build helpers, and the stages of the test
+# scripts.
 
 XCADDY_VERSION=v0.4.5
+STATICCHECK_VERSION=v0.8.2 # works with Go 1.26
 
 # The Caddy version the plugin is built against: go.mod's, unless set.
 CADDY_VERSION=${CADDY_VERSION:-$(awk '$1 == "github.com/caddyserver/caddy/v2" { print $2; exit }' go.mod)}
@@ -58,4 +62,87 @@ caddy_is_stale() {
 		\( \( -name '*.go' ! -name '*_test.go' \) -o -name go.mod -o -name go.sum \) \
 		-newer "$bin" -print -quit)
 	[[ -n $newer ]]
+}
+
+# need_go NAME exits with an error naming the calling script (NAME) if go is
+# not on PATH.
+need_go() {
+	command -v go >/dev/null || {
+		echo "$1: go is not on PATH" >&2
+		exit 1
+	}
+}
+
+# Stages (scripts/test.sh, scripts/check.sh): stages_begin, then one
+# `stage NAME COMMAND...` per stage (each runs even if an earlier one
+# failed), then stages_end, which prints the summary, ending with
+# "N passed, N failed", and fails if any stage failed.
+
+# stages_begin resets the bookkeeping of stage and starts the clock.
+stages_begin() {
+	PASSED=0
+	FAILED=0
+	SUMMARY=()
+	STAGES_START=$SECONDS
+}
+
+# stage NAME COMMAND... runs one stage and records its result.
+stage() {
+	local name=$1
+	shift
+	printf '\n==> %s: %s\n' "$name" "$*"
+	local start=$SECONDS rc=0
+	"$@" || rc=$?
+	local took=$((SECONDS - start))
+	if ((rc == 0)); then
+		PASSED=$((PASSED + 1))
+		SUMMARY+=("$(printf 'PASS  %-12s %4ds' "$name" "$took")")
+	else
+		FAILED=$((FAILED + 1))
+		SUMMARY+=("$(printf 'FAIL  %-12s %4ds  (exit %d)' "$name" "$took" "$rc")")
+	fi
+}
+
+# stages_end prints one line per stage and "N passed, N failed"; it fails if
+# any stage failed.
+stages_end() {
+	printf '\n==> summary (%d s)\n' "$((SECONDS - STAGES_START))"
+	printf '%s\n' "${SUMMARY[@]}"
+	echo "$PASSED passed, $FAILED failed"
+	((FAILED == 0))
+}
+
+check_gofmt() {
+	local out
+	out=$(gofmt -l .)
+	if [[ -n $out ]]; then
+		echo "gofmt -l . lists files that need gofmt -w:"
+		echo "$out"
+		return 1
+	fi
+}
+
+# find_staticcheck sets STATICCHECK to a staticcheck of the pinned version:
+# the one on PATH or in GOPATH/bin if it is that version, else one installed
+# into build/tools (so a different version of the user's is left alone).
+find_staticcheck() {
+	local gobin cand
+	gobin=$(go env GOBIN)
+	[[ -n $gobin ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+	for cand in "$(command -v staticcheck || true)" "$gobin/staticcheck" "$ROOT/build/tools/staticcheck"; do
+		[[ -n $cand && -x $cand ]] || continue
+		if go version -m "$cand" 2>/dev/null | awk '$1 == "mod" && $2 == "honnef.co/go/tools" { print $3 }' | grep -qx "$STATICCHECK_VERSION"; then
+			STATICCHECK=$cand
+			return 0
+		fi
+	done
+	echo "installing staticcheck $STATICCHECK_VERSION into build/tools (go install)"
+	GOBIN="$ROOT/build/tools" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" || return 1
+	STATICCHECK=$ROOT/build/tools/staticcheck
+}
+
+run_staticcheck() {
+	find_staticcheck || return 1
+	"$STATICCHECK" -version
+	"$STATICCHECK" ./...
 }
