@@ -1,3 +1,6 @@
+// cache.go: boundedCache, the bounded map behind the shared facts and the
+// policies' verification caches (see state.go for what each holds).
+
 package clientcertificate
 
 import "sync"
@@ -26,15 +29,6 @@ func (c *boundedCache[K, V]) get(k K) (V, bool) {
 	return v, ok
 }
 
-// getByBytes looks a []byte key up in a string-keyed cache without
-// converting (and allocating) the key.
-func getByBytes[V any](c *boundedCache[string, V], k []byte) (V, bool) {
-	c.mu.RLock()
-	v, ok := c.m[string(k)]
-	c.mu.RUnlock()
-	return v, ok
-}
-
 func (c *boundedCache[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	if _, exists := c.m[k]; !exists && len(c.m) >= c.max {
@@ -44,29 +38,6 @@ func (c *boundedCache[K, V]) put(k K, v V) {
 		}
 	}
 	c.m[k] = v
-	c.mu.Unlock()
-}
-
-// add inserts or replaces k unless that would take the cache over its
-// bound, and reports whether it did: for caches whose entries leave on
-// their own rather than by eviction.
-func (c *boundedCache[K, V]) add(k K, v V) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, exists := c.m[k]; !exists && len(c.m) >= c.max {
-		return false
-	}
-	c.m[k] = v
-	return true
-}
-
-// deleteIf removes k if its value is stale, checked under the lock so that
-// a value put in the meantime stays.
-func (c *boundedCache[K, V]) deleteIf(k K, stale func(V) bool) {
-	c.mu.Lock()
-	if v, ok := c.m[k]; ok && stale(v) {
-		delete(c.m, k)
-	}
 	c.mu.Unlock()
 }
 

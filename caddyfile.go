@@ -1,3 +1,6 @@
+// caddyfile.go: the Caddyfile glue shared by the handler, the matcher and
+// the verifier: one policy block, parsed and validated with file and line.
+
 package clientcertificate
 
 import (
@@ -51,9 +54,6 @@ func (m *Matcher) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 func (v *Verifier) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return v.Policy.unmarshalCaddyfile(d)
 }
-
-// conditionNames lists the identity conditions, as users write them.
-const conditionNames = "thumbprint, spki, subject, issuer, common_name, dns_name, email, uri, ip, serial, issuer_thumbprint"
 
 // unmarshalCaddyfile parses the policy block shared by all three modules:
 //
@@ -128,7 +128,7 @@ func (p *Policy) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			if !handled {
-				return d.Errf("unrecognized subdirective '%s'; want trust_pool, require_unexpired, allow_unverified, verify_cache_size, identity, or a condition: %s", d.Val(), conditionNames)
+				return d.Errf("unrecognized subdirective '%s'; want trust_pool, require_unexpired, allow_unverified, verify_cache_size, identity, or a condition: %s", d.Val(), conditionNames(", ", ", "))
 			}
 		}
 	}
@@ -161,24 +161,24 @@ func (p *Policy) unmarshalIdentity(d *caddyfile.Dispenser) error {
 			return err
 		}
 		if !handled {
-			return d.Errf("unrecognized identity condition '%s'; want one of: %s", d.Val(), conditionNames)
+			return d.Errf("unrecognized identity condition '%s'; want one of: %s", d.Val(), conditionNames(", ", ", "))
 		}
 		count++
 	}
 	if count == 0 {
-		return d.Errf("identity '%s' has no conditions; give at least one of: %s", id.Name, conditionNames)
+		return d.Errf("identity '%s' has no conditions; give at least one of: %s", id.Name, conditionNames(", ", ", "))
 	}
 	p.Identities = append(p.Identities, id)
 	return nil
 }
 
 // unmarshalCondition parses one condition line into c, validating each
-// value with the same parser Provision uses. It reports false when the
-// current token is not a condition.
+// value with the parser Provision uses. It reports false when the current
+// token is not a condition.
 func unmarshalCondition(d *caddyfile.Dispenser, c *Conditions) (bool, error) {
 	name := d.Val()
-	dst, validate := conditionField(c, name)
-	if dst == nil {
+	cond, ok := conditionsByName[name]
+	if !ok {
 		return false, nil
 	}
 	args := d.RemainingArgs()
@@ -186,7 +186,7 @@ func unmarshalCondition(d *caddyfile.Dispenser, c *Conditions) (bool, error) {
 		return true, d.Errf("%s needs at least one value", name)
 	}
 	for _, v := range args {
-		if err := validate(v); err != nil {
+		if err := cond.validate(v); err != nil {
 			hint := ""
 			if (name == "subject" || name == "issuer") && len(args) > 1 {
 				hint = fmt.Sprintf(` (each argument is one DN: quote a DN that contains spaces, e.g. %s "CN=station-042, O=Contoso Weather")`, name)
@@ -194,46 +194,9 @@ func unmarshalCondition(d *caddyfile.Dispenser, c *Conditions) (bool, error) {
 			return true, d.Errf("%s '%s': %v%s", name, v, err, hint)
 		}
 	}
+	dst := cond.values(c)
 	*dst = append(*dst, args...)
 	return true, nil
-}
-
-// conditionField maps a condition name to its field in c and its value
-// parser; nil when name is not a condition.
-func conditionField(c *Conditions, name string) (*[]string, func(string) error) {
-	switch name {
-	case "thumbprint":
-		return &c.Thumbprint, check(parseThumbprint)
-	case "spki":
-		return &c.SPKI, check(parseSPKI)
-	case "subject":
-		return &c.Subject, check(parseDN)
-	case "issuer":
-		return &c.Issuer, check(parseDN)
-	case "common_name":
-		return &c.CommonName, check(parseCommonName)
-	case "dns_name":
-		return &c.DNSName, check(parseDNSPattern)
-	case "email":
-		return &c.Email, check(parseEmail)
-	case "uri":
-		return &c.URI, check(parseURIPattern)
-	case "ip":
-		return &c.IP, check(parseIPPrefix)
-	case "serial":
-		return &c.Serial, check(parseSerial)
-	case "issuer_thumbprint":
-		return &c.IssuerThumbprint, check(parseThumbprint)
-	}
-	return nil, nil
-}
-
-// check adapts a value parser to a validator.
-func check[T any](parse func(string) (T, error)) func(string) error {
-	return func(v string) error {
-		_, err := parse(v)
-		return err
-	}
 }
 
 // Interface guards

@@ -2,6 +2,7 @@ package clientcertificate
 
 import (
 	"encoding/json"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -253,6 +254,8 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 	block := func(lines ...string) string {
 		return "client_certificate {\n\t" + strings.Join(lines, "\n\t") + "\n}"
 	}
+	// What users read in the messages, in this order.
+	const allConditionNames = "thumbprint, spki, subject, issuer, common_name, dns_name, email, uri, ip, serial, issuer_thumbprint"
 	tests := []struct {
 		name  string
 		input string
@@ -264,7 +267,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"argument without block", "client_certificate " + cfSHA1, 1,
 			[]string{"unexpected argument '" + cfSHA1 + "'"}},
 		{"unknown subdirective", block("common_name x", "thumbprints "+cfSHA1), 3,
-			[]string{"unrecognized subdirective 'thumbprints'", "trust_pool", "identity", conditionNames}},
+			[]string{"unrecognized subdirective 'thumbprints'", "trust_pool", "identity", allConditionNames}},
 		{"condition without value", block("subject"), 2, []string{"subject needs at least one value"}},
 		{"condition followed by a block", block("common_name {", "x", "}"), 2, []string{"common_name needs at least one value"}},
 
@@ -305,7 +308,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 			[]string{"unrecognized directive: trust_pem"}},
 
 		{"empty identity", block("identity station {", "}"), 3,
-			[]string{"identity 'station' has no conditions", conditionNames}},
+			[]string{"identity 'station' has no conditions", allConditionNames}},
 		{"identity without block", block("identity station", "common_name x"), 2,
 			[]string{"identity 'station' has no conditions"}},
 		{"empty unnamed identity", block("identity {", "}"), 3, []string{"identity '' has no conditions"}},
@@ -314,7 +317,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"duplicate identity name", block("identity station {", "\tcommon_name a", "}", "identity station {", "\tcommon_name b", "}"), 5,
 			[]string{"duplicate identity name 'station'", "unique"}},
 		{"unknown subdirective in identity", block("identity station {", "\tcommon_name a", "\trequire_unexpired", "}"), 4,
-			[]string{"unrecognized identity condition 'require_unexpired'", conditionNames}},
+			[]string{"unrecognized identity condition 'require_unexpired'", allConditionNames}},
 		{"identity nested in identity", block("identity a {", "\tidentity b {", "\t\tcommon_name x", "\t}", "}"), 3,
 			[]string{"unrecognized identity condition 'identity'"}},
 		{"bad value in identity", block("identity a {", "\tcommon_name x", "\tdns_name a..b", "}"), 4,
@@ -410,8 +413,15 @@ func TestCompileJSONPaths(t *testing.T) {
 	if err := h.compile(); err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	if len(h.identities) != 2 || h.identities[0].name != "a" || h.identities[0].cond.ips[0].String() != "10.0.0.0/8" {
-		t.Errorf("compiled identities %+v", h.identities)
+	if len(h.identities) != 2 || h.identities[0].name != "a" || len(h.identities[0].cond.tests) != 1 {
+		t.Fatalf("compiled identities %+v", h.identities)
+	}
+	// ::ffff:10.0.0.0/104 is 10.0.0.0/8, as certificates carry IPv4 SANs.
+	ip := h.identities[0].cond.tests[0]
+	for addr, want := range map[string]bool{"10.1.2.3": true, "11.0.0.1": false} {
+		if got := ip.holds(&contentFacts{ips: []netip.Addr{netip.MustParseAddr(addr)}}, nil); got != want {
+			t.Errorf("identity a on SAN IP %s: holds %v, want %v", addr, got, want)
+		}
 	}
 }
 

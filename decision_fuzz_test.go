@@ -1,3 +1,6 @@
+// decision_fuzz_test.go: FuzzDecision, the safety properties of decisions
+// on random certificates.
+
 package clientcertificate
 
 import (
@@ -9,8 +12,8 @@ import (
 )
 
 // FuzzDecision evaluates policies against random certificates (mutations
-// of real ones): no input may panic, a decision must be the same twice
-// (caches included), and the safety properties must hold whatever the
+// of real ones): no input may panic, a decision must be the same every time
+// (before and after proof of possession, caches included), and the safety properties must hold whatever the
 // certificate says:
 //   - name conditions never allow an unverified certificate;
 //   - a thumbprint pin allows only the pinned certificate;
@@ -47,19 +50,24 @@ func FuzzDecision(f *testing.F) {
 		now := time.Now()
 		peer := append([]*x509.Certificate{cert}, intermediates...)
 		for _, p := range []*Policy{names, pinned, pooled} {
-			d1 := p.evaluate(peer, nil, now)
-			d2 := p.evaluate(peer, nil, now)
-			if d1.Allowed != d2.Allowed || d1.Reason != d2.Reason || d1.Identity != d2.Identity {
-				t.Fatalf("decision changed between two evaluations: %+v then %+v", d1, d2)
+			// Before proof of possession (as the verifier decides), then
+			// twice after it (the second through the caches).
+			d0 := p.evaluate(peer, nil, at(now), false)
+			d1 := p.evaluate(peer, nil, at(now), true)
+			d2 := p.evaluate(peer, nil, at(now), true)
+			for _, d := range []Decision{d1, d2} {
+				if d0.Allowed != d.Allowed || d0.Reason != d.Reason || d0.Identity != d.Identity {
+					t.Fatalf("decision changed between evaluations: %+v, then %+v", d0, d)
+				}
 			}
 		}
-		if d := names.evaluate(peer, nil, now); d.Allowed {
+		if d := names.evaluate(peer, nil, at(now), true); d.Allowed {
 			t.Fatal("name conditions allowed an unverified certificate")
 		}
-		if d := pinned.evaluate(peer, nil, now); d.Allowed && sha1Hex(cert) != goodSHA1 {
+		if d := pinned.evaluate(peer, nil, at(now), true); d.Allowed && sha1Hex(cert) != goodSHA1 {
 			t.Fatalf("thumbprint pin allowed another certificate (identity %q)", d.Identity)
 		}
-		if d := pooled.evaluate(peer, nil, now); d.Allowed {
+		if d := pooled.evaluate(peer, nil, at(now), true); d.Allowed {
 			inter := x509.NewCertPool()
 			for _, c := range intermediates {
 				inter.AddCert(c)

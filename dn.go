@@ -13,6 +13,9 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Distinguished names are compared structurally: both the operator's text
@@ -420,12 +423,12 @@ func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
 	if err != nil {
 		return dnAttr{}, fmt.Errorf("invalid #hex value at offset %d: %v", at, err)
 	}
-	var rv asn1.RawValue
-	rest, err := asn1.Unmarshal(der, &rv)
-	if err != nil || len(rest) != 0 {
+	input := cryptobyte.String(der)
+	v, ok := readDERValue(&input)
+	if !ok || !input.Empty() {
 		return dnAttr{}, fmt.Errorf("#hex value at offset %d is not a single DER-encoded ASN.1 value", at)
 	}
-	return dnAttrFromDER(oid, rv), nil
+	return dnAttrFromDER(oid, v), nil
 }
 
 // dnAttrOID resolves an attribute type written as a short name or a dotted
@@ -500,77 +503,136 @@ func dnKeyFromDER(der []byte) (dnKey, error) {
 	return encodeDNKey(rdns), nil
 }
 
-// parseDNDER walks Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }
-// element by element, so that trailing bytes anywhere are rejected rather
-// than ignored (encoding/asn1 ignores extra SEQUENCE fields when decoding
-// into structs).
-func parseDNDER(der []byte) ([][]dnAttr, error) {
-	var seq asn1.RawValue
-	rest, err := asn1.Unmarshal(der, &seq)
+// dnKeyAndText parses a DER-encoded Name once and returns both its key and
+// its RFC 4514 text (see formatDN); both are empty when it does not parse.
+func dnKeyAndText(der []byte) (dnKey, string) {
+	rdns, err := parseDNDER(der)
 	if err != nil {
-		return nil, fmt.Errorf("parsing distinguished name: %v", err)
+		return "", ""
 	}
-	if len(rest) != 0 {
+	return encodeDNKey(rdns), formatRDNs(rdns)
+}
+
+// parseDNDER walks Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }
+// element by element with cryptobyte, as crypto/x509 parses names, so that
+// trailing bytes anywhere are rejected rather than ignored.
+func parseDNDER(der []byte) ([][]dnAttr, error) {
+	input := cryptobyte.String(der)
+	var seq cryptobyte.String
+	if !input.ReadASN1(&seq, cbasn1.SEQUENCE) {
+		return nil, errors.New("parsing distinguished name: Name is not a DER SEQUENCE")
+	}
+	if !input.Empty() {
 		return nil, errors.New("parsing distinguished name: trailing data after Name")
-	}
-	if seq.Class != asn1.ClassUniversal || seq.Tag != asn1.TagSequence || !seq.IsCompound {
-		return nil, errors.New("parsing distinguished name: Name is not a SEQUENCE")
 	}
 	var rdns [][]dnAttr
 	n := 0
-	for b := seq.Bytes; len(b) > 0; {
-		var set asn1.RawValue
-		if b, err = asn1.Unmarshal(b, &set); err != nil {
-			return nil, fmt.Errorf("parsing distinguished name: RDN: %v", err)
+	for !seq.Empty() {
+		var set cryptobyte.String
+		if !seq.ReadASN1(&set, cbasn1.SET) {
+			return nil, errors.New("parsing distinguished name: RDN is not a DER SET")
 		}
-		if set.Class != asn1.ClassUniversal || set.Tag != asn1.TagSet || !set.IsCompound {
-			return nil, errors.New("parsing distinguished name: RDN is not a SET")
-		}
-		if len(set.Bytes) == 0 {
+		if set.Empty() {
 			return nil, errors.New("parsing distinguished name: empty RDN")
 		}
 		var rdn []dnAttr
-		for a := set.Bytes; len(a) > 0; {
+		for !set.Empty() {
 			if n++; n > maxDNAttributes {
 				return nil, fmt.Errorf("parsing distinguished name: too many attributes (limit %d)", maxDNAttributes)
 			}
-			var atv asn1.RawValue
-			if a, err = asn1.Unmarshal(a, &atv); err != nil {
-				return nil, fmt.Errorf("parsing distinguished name: attribute: %v", err)
+			var atv, oidDER cryptobyte.String
+			if !set.ReadASN1(&atv, cbasn1.SEQUENCE) {
+				return nil, errors.New("parsing distinguished name: attribute is not a DER SEQUENCE")
 			}
-			if atv.Class != asn1.ClassUniversal || atv.Tag != asn1.TagSequence || !atv.IsCompound {
-				return nil, errors.New("parsing distinguished name: attribute is not a SEQUENCE")
+			if !atv.ReadASN1Element(&oidDER, cbasn1.OBJECT_IDENTIFIER) {
+				return nil, errors.New("parsing distinguished name: attribute type is not an OBJECT IDENTIFIER")
 			}
-			var oid asn1.ObjectIdentifier
-			r, err := asn1.Unmarshal(atv.Bytes, &oid)
+			oid, err := dnOIDFromDER(oidDER)
 			if err != nil {
-				return nil, fmt.Errorf("parsing distinguished name: attribute type: %v", err)
+				return nil, err
 			}
-			var val asn1.RawValue
-			if r, err = asn1.Unmarshal(r, &val); err != nil {
-				return nil, fmt.Errorf("parsing distinguished name: attribute value: %v", err)
+			value, ok := readDERValue(&atv)
+			if !ok {
+				return nil, errors.New("parsing distinguished name: attribute value is not a DER value")
 			}
-			if len(r) != 0 {
+			if !atv.Empty() {
 				return nil, errors.New("parsing distinguished name: trailing data in attribute")
 			}
-			rdn = append(rdn, dnAttrFromDER(oid.String(), val))
+			rdn = append(rdn, dnAttrFromDER(oid, value))
 		}
 		rdns = append(rdns, rdn)
 	}
 	return rdns, nil
 }
 
+// dnKnownOIDs maps the DER of the attribute types in dnAttrTypes to their
+// dotted form, so that the common names are resolved without decoding.
+var dnKnownOIDs = func() map[string]string {
+	m := make(map[string]string)
+	for _, dotted := range dnAttrTypes {
+		var oid asn1.ObjectIdentifier
+		for _, arc := range strings.Split(dotted, ".") {
+			v, _ := strconv.Atoi(arc)
+			oid = append(oid, v)
+		}
+		der, err := asn1.Marshal(oid)
+		if err != nil {
+			panic(err)
+		}
+		m[string(der)] = dotted
+	}
+	return m
+}()
+
+// dnOIDFromDER returns the dotted form of a DER OBJECT IDENTIFIER element
+// as asn1.ObjectIdentifier.String prints it; OIDs that encoding/asn1 cannot
+// decode are errors, as parseDN refuses them too.
+func dnOIDFromDER(der []byte) (string, error) {
+	if dotted, ok := dnKnownOIDs[string(der)]; ok {
+		return dotted, nil
+	}
+	var oid asn1.ObjectIdentifier
+	if rest, err := asn1.Unmarshal(der, &oid); err != nil || len(rest) != 0 {
+		return "", fmt.Errorf("parsing distinguished name: attribute type: %v", err)
+	}
+	return oid.String(), nil
+}
+
+// derValue is one DER element: its tag and its contents, and the whole
+// encoding.
+type derValue struct {
+	tag      cbasn1.Tag // class, constructed bit and tag number (< 31)
+	contents []byte
+	full     []byte
+}
+
+// readDERValue reads one element of any tag from s.
+func readDERValue(s *cryptobyte.String) (derValue, bool) {
+	var full cryptobyte.String
+	var tag cbasn1.Tag
+	if !s.ReadAnyASN1Element(&full, &tag) {
+		return derValue{}, false
+	}
+	var contents cryptobyte.String
+	elem := full
+	if !elem.ReadAnyASN1(&contents, &tag) {
+		return derValue{}, false
+	}
+	return derValue{tag: tag, contents: contents, full: full}, true
+}
+
 // dnAttrFromDER classifies a DER attribute value. Text-side "#hex" values go
 // through here too, so both sides agree on what counts as a string.
-func dnAttrFromDER(oid string, rv asn1.RawValue) dnAttr {
-	a := dnAttr{oid: oid, der: rv.FullBytes}
-	if rv.Class == asn1.ClassUniversal && !rv.IsCompound {
-		if s, ok := dnDecodeString(rv.Tag, rv.Bytes); ok {
+func dnAttrFromDER(oid string, v derValue) dnAttr {
+	a := dnAttr{oid: oid, der: v.full}
+	const classAndConstructed = 0xe0    // the bits of a tag byte above the number
+	if v.tag&classAndConstructed == 0 { // universal and primitive
+		if s, ok := dnDecodeString(int(v.tag), v.contents); ok {
 			a.isString, a.value = true, s
 			return a
 		}
 	}
-	a.value = string(rv.FullBytes)
+	a.value = string(v.full)
 	return a
 }
 
@@ -759,6 +821,11 @@ func formatDN(der []byte) string {
 	if err != nil {
 		return ""
 	}
+	return formatRDNs(rdns)
+}
+
+// formatRDNs is formatDN of a parsed name.
+func formatRDNs(rdns [][]dnAttr) string {
 	var b strings.Builder
 	for i := len(rdns) - 1; i >= 0; i-- {
 		if i != len(rdns)-1 {

@@ -49,7 +49,7 @@ func (m *Matcher) Match(r *http.Request) bool {
 func (m *Matcher) MatchWithError(r *http.Request) (bool, error) {
 	d := m.Evaluate(r.TLS)
 	recordDecision(r, &d)
-	logDecision(m.logger, "matcher", r, &d)
+	m.logDecision(m.logger, "matcher", r, &d)
 	if d.Reason == ReasonEarlyData {
 		return false, caddyhttp.Error(http.StatusTooEarly, DenyError{Reason: d.Reason})
 	}

@@ -1,6 +1,8 @@
 package clientcertificate
 
 import (
+	"crypto/sha256"
+	"runtime"
 	"testing"
 
 	"github.com/caddy-mtls/caddy-client-certificate/internal/testpki"
@@ -19,7 +21,7 @@ func BenchmarkDecisionVerifiedChain(b *testing.B) {
 	}}, nil)
 	peer := presented(s.Good)
 	verified := tlsVerified(s.Good, testpki.Pool(s.Root))
-	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, p.now()) })
+	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, p.now(), true) })
 }
 
 func BenchmarkDecisionTrustPool(b *testing.B) {
@@ -30,7 +32,7 @@ func BenchmarkDecisionTrustPool(b *testing.B) {
 		Issuer:     []string{issuingCA},
 	}}, testpki.Pool(s.Root))
 	peer := presented(s.Good)
-	benchmarkDecision(b, func() Decision { return p.evaluate(peer, nil, p.now()) })
+	benchmarkDecision(b, func() Decision { return p.evaluate(peer, nil, p.now(), true) })
 }
 
 func BenchmarkDecisionIdentities(b *testing.B) {
@@ -41,7 +43,7 @@ func BenchmarkDecisionIdentities(b *testing.B) {
 	}}, nil)
 	peer := presented(s.Good)
 	verified := tlsVerified(s.Good, testpki.Pool(s.Root))
-	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, p.now()) })
+	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, p.now(), true) })
 }
 
 func benchmarkDecision(b *testing.B, decide func() Decision) {
@@ -52,5 +54,54 @@ func benchmarkDecision(b *testing.B, decide func() Decision) {
 	b.ResetTimer()
 	for b.Loop() {
 		decide()
+	}
+}
+
+// The worst case a client can arrange: the connection table as full as
+// live connections make it, the shared facts at their bound, and a large
+// (100 KB, 5,000 names) self-signed certificate that nothing verifies,
+// under a thumbprint-only policy. Warm, as every request after the
+// connection's first: compare with BenchmarkDecisionVerifiedChain.
+func BenchmarkDecisionWorstCase(b *testing.B) {
+	live := fillCaches(b)
+	big := bigSelfSigned(b)
+	p := compiled(b, Policy{Conditions: Conditions{Thumbprint: []string{sha1Hex(big.Cert)}}}, nil)
+	peer := presented(big)
+	benchmarkDecision(b, func() Decision { return p.evaluate(peer, nil, p.now(), true) })
+	runtime.KeepAlive(live)
+}
+
+// What a connection's first request, or a verifier's handshake, pays when
+// the certificate's facts are not shared yet.
+func BenchmarkDeriveFacts(b *testing.B) {
+	c := pki(b).Good.Cert
+	b.ReportAllocs()
+	for b.Loop() {
+		deriveFacts(c, sha256.Sum256(c.Raw))
+	}
+}
+
+// The verifier on a chain the TLS layer verified (client_auth
+// require_and_verify), as in row 5 of BENCHMARKS.md, for a certificate no
+// completed handshake has shared yet: the verifier keeps nothing between
+// handshakes, so every call derives the facts.
+func BenchmarkVerifierHandshake(b *testing.B) {
+	s := pki(b)
+	leaf, err := s.Intermediate.Issue(testpki.Options{Subject: s.Good.Cert.Subject})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := &Verifier{Policy: *compiled(b, Policy{RequireUnexpired: true, Conditions: Conditions{
+		Thumbprint: []string{sha1Hex(leaf.Cert)},
+		Subject:    []string{goodSubject},
+		Issuer:     []string{issuingCA},
+	}}, nil)}
+	raw := rawChain(leaf)
+	verified := tlsVerified(leaf, testpki.Pool(s.Root))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.VerifyClientCertificate(raw, verified); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

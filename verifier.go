@@ -1,6 +1,11 @@
+// verifier.go: the TLS client_auth verifier
+// (tls.client_auth.verifier.client_certificate), which fails the handshake
+// when the presented certificate does not satisfy the policy.
+
 package clientcertificate
 
 import (
+	"bytes"
 	"crypto/x509"
 
 	"go.uber.org/zap"
@@ -18,6 +23,13 @@ func init() {
 // it. When the client presented no certificate it returns nil and leaves
 // the decision to the client_auth mode. Caddy calls verifiers on resumed
 // sessions too, so a resumed session is judged by the policy in force.
+//
+// Caddy calls verifiers from tls.Config.VerifyConnection, which crypto/tls
+// runs before it checks the client's CertificateVerify signature, and there
+// is no later hook. A client that merely copied someone's certificate
+// reaches this point too, so the verifier keeps nothing beyond the call
+// (no cache, no connection record) and its log entries say that a pass is
+// pending that check.
 type Verifier struct {
 	Policy
 
@@ -43,78 +55,62 @@ func (v *Verifier) VerifyClientCertificate(rawCerts [][]byte, verifiedChains [][
 	if len(rawCerts) == 0 {
 		return nil
 	}
-	if v.pool == nil {
-		// Without a trust_pool only the leaf is read: parsing (and
-		// interning) the rest would be work for nothing.
-		rawCerts = rawCerts[:1]
+	var d Decision
+	if peer, reason := v.presentedChain(rawCerts, verifiedChains); reason != "" {
+		d.Reason = reason
+	} else {
+		d = v.evaluate(peer, verifiedChains, v.now(), false)
 	}
-	peer, err := parsePeer(rawCerts, verifiedChains)
-	if err != nil {
-		return DenyError{Reason: ReasonNoCertificate}
-	}
-	d := v.evaluate(peer, verifiedChains, v.now())
-	if d.Verified {
-		// Kept only once verified: the table outlives connections, and
-		// what it holds must not be chosen by an unauthenticated client.
-		for i, c := range peer {
-			intern(rawCerts[i], c)
-		}
-	}
-	logDecision(v.logger, "verifier", nil, &d)
+	v.logHandshake(v.logger, &d)
 	if !d.Allowed {
 		return DenyError{Reason: d.Reason}
 	}
 	return nil
 }
 
-// parsePeer returns the presented chain as parsed certificates. The leaf of
-// a TLS-verified chain is the very object the HTTP layer will see, so its
-// facts are shared with the requests of the connection; other certificates
-// come from the interning table when an earlier handshake verified them.
-func parsePeer(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) ([]*x509.Certificate, error) {
-	peer := make([]*x509.Certificate, len(rawCerts))
-	for i, raw := range rawCerts {
-		if i == 0 && len(verifiedChains) > 0 && len(verifiedChains[0]) > 0 {
-			peer[0] = verifiedChains[0][0]
+// presentedChain returns the parsed certificates the policy reads: the
+// leaf, and the intermediates only when the policy has its own trust_pool
+// (checked against maxPresentedIntermediates before any is read).
+// crypto/tls has parsed every presented certificate already, but Caddy
+// hands verifiers only their bytes and the verified chains; certificates
+// found in those chains are not parsed again. On failure it returns the
+// deny reason.
+func (v *Verifier) presentedChain(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) ([]*x509.Certificate, string) {
+	n := 1
+	if v.pool != nil {
+		if len(rawCerts)-1 > maxPresentedIntermediates {
+			return nil, ReasonUntrusted
+		}
+		n = len(rawCerts)
+	}
+	peer := make([]*x509.Certificate, n)
+	for i := range peer {
+		if c := findParsed(rawCerts[i], verifiedChains); c != nil {
+			peer[i] = c
 			continue
 		}
-		c, err := parseInterned(raw)
+		c, err := x509.ParseCertificate(rawCerts[i])
 		if err != nil {
-			return nil, err
+			if i == 0 {
+				return nil, ReasonNoCertificate
+			}
+			return nil, ReasonUntrusted
 		}
 		peer[i] = c
 	}
-	return peer, nil
+	return peer, ""
 }
 
-// Interning is bounded in entries and in the size of what it keeps: an
-// unauthenticated client can send large certificates, and those are simply
-// parsed again on each handshake.
-const (
-	internCacheSize    = 1024
-	internMaxCertBytes = 8 << 10
-)
-
-var internCache = newBoundedCache[string, *x509.Certificate](internCacheSize)
-
-// parseInterned returns the interned certificate of raw, or parses it.
-func parseInterned(raw []byte) (*x509.Certificate, error) {
-	if c, ok := getByBytes(internCache, raw); ok {
-		return c, nil
+// findParsed returns the certificate of raw among the verified chains.
+func findParsed(raw []byte, chains [][]*x509.Certificate) *x509.Certificate {
+	for _, chain := range chains {
+		for _, c := range chain {
+			if bytes.Equal(c.Raw, raw) {
+				return c
+			}
+		}
 	}
-	return x509.ParseCertificate(raw)
-}
-
-// intern keeps c, the parse of raw, so that every later handshake with the
-// same bytes reuses one parse and one set of facts.
-func intern(raw []byte, c *x509.Certificate) {
-	if len(raw) > internMaxCertBytes {
-		return
-	}
-	if old, ok := getByBytes(internCache, raw); ok && old == c {
-		return
-	}
-	internCache.put(string(raw), c)
+	return nil
 }
 
 // Interface guards

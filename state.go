@@ -1,0 +1,192 @@
+// state.go: everything the plugin keeps beyond the call that computed it.
+// No other file declares mutable package-level state.
+
+package clientcertificate
+
+import (
+	"crypto/x509"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+	"weak"
+)
+
+// What the plugin remembers, and the rules that keep it from being steered
+// by clients:
+//
+//	connections   the record of each connection that a completed handshake
+//	              brought to the handler or the matcher (see connection).
+//	  key         the address of the *x509.Certificate crypto/tls parsed for
+//	              the connection's leaf: every request of a connection
+//	              carries that same object.
+//	  bound       one entry per live certificate object, and no cap: an
+//	              entry goes when its certificate is collected, so the table
+//	              holds what the live connections hold, and a connection's
+//	              facts are derived at most once however many connections
+//	              there are. An entry is a few hundred bytes plus about the
+//	              size of the certificate's names.
+//	  lifetime    the connection (until its certificate is collected).
+//	  inserted by a decision on a completed handshake (the client proved it
+//	              holds the key); the verifier, which runs before that
+//	              proof, never inserts.
+//	  why         per request, a decision is then a map lookup and compares.
+//
+//	sharedFacts   what a certificate's bytes yield (contentFacts).
+//	  key         SHA-256 of the certificate.
+//	  bound       sharedFactsSize entries, of certificates of at most
+//	              sharedFactsMaxCertBytes; an arbitrary entry is evicted
+//	              when full.
+//	  lifetime    until evicted.
+//	  inserted by a decision on a completed handshake whose chain was
+//	              verified (by TLS or the policy's trust_pool): it outlives
+//	              connections, so what it holds must be neither chosen by a
+//	              client that proved nothing nor forged (a small certificate
+//	              full of names yields many times its size in facts).
+//	  why         a client's next connection parses its certificate anew;
+//	              finding the facts by digest costs far less than deriving
+//	              them (BenchmarkDeriveFacts).
+//
+//	Policy.verifyCache  (per policy, not process-wide) the results of the
+//	              policy's own trust_pool path validation.
+//	  key         SHA-256 over the digests of the presented chain.
+//	  bound       verify_cache_size (default 4096); arbitrary eviction.
+//	  lifetime    the policy; a result is used only inside its validity
+//	              window (the chain's, or at most a minute for a failure,
+//	              never past a presented certificate's NotBefore).
+//	  inserted by a decision on a completed handshake.
+//	  why         path validation costs signature checks.
+//
+//	coarseClock   the current time, refreshed every coarseClockResolution by
+//	              one goroutine started on first use: one atomic load per
+//	              request instead of a clock read. validity.go decides when
+//	              it is too coarse.
+//
+//	policyIDs     numbers compiled policies, so that per-connection memos
+//	              name a policy without keeping it alive after a reload.
+//
+// Nothing else outlives a call: the verifier computes what it needs for the
+// handshake at hand and drops it, and a decision keeps its evidence on the
+// stack or in the request's decision record.
+var (
+	connections = connectionTable{m: make(map[uintptr]*connection)}
+	sharedFacts = newBoundedCache[[32]byte, *contentFacts](sharedFactsSize)
+	coarseClock struct {
+		once sync.Once
+		now  atomic.Int64 // Unix nanoseconds
+	}
+	policyIDs atomic.Uint64
+)
+
+const (
+	sharedFactsSize         = 4096
+	sharedFactsMaxCertBytes = 8 << 10
+)
+
+// connectionTable maps the address of a connection's leaf certificate
+// object to the connection's record. An address is just a number, so the
+// table keeps no certificate alive; each record's weak pointer tells
+// whether the certificate at that address is still the one the record was
+// made for, and a cleanup removes the entry once the certificate is
+// collected.
+type connectionTable struct {
+	mu sync.RWMutex
+	m  map[uintptr]*connection
+}
+
+// lookup returns the record of the connection whose leaf is cert.
+func (t *connectionTable) lookup(cert *x509.Certificate) (*connection, bool) {
+	t.mu.RLock()
+	c, ok := t.m[uintptr(unsafe.Pointer(cert))]
+	t.mu.RUnlock()
+	if ok && c.self.Value() == cert {
+		return c, true
+	}
+	return nil, false
+}
+
+// register records c as the connection of cert and returns the record in
+// the table: c, or the one a concurrent request of the same connection put
+// there first.
+func (t *connectionTable) register(cert *x509.Certificate, c *connection) *connection {
+	addr := uintptr(unsafe.Pointer(cert))
+	c.self = weak.Make(cert)
+	t.mu.Lock()
+	if old, ok := t.m[addr]; ok && old.self.Value() == cert {
+		t.mu.Unlock()
+		return old
+	}
+	// Either new, or the entry of a collected certificate whose cleanup has
+	// not run yet: that cleanup will leave this entry alone.
+	t.m[addr] = c
+	t.mu.Unlock()
+	runtime.AddCleanup(cert, forgetConnection, addr)
+	return c
+}
+
+// forgetConnection drops the entry of a collected certificate, unless a new
+// certificate at the same address has taken its place.
+func forgetConnection(addr uintptr) {
+	t := &connections
+	t.mu.Lock()
+	if c, ok := t.m[addr]; ok && c.self.Value() == nil {
+		delete(t.m, addr)
+	}
+	t.mu.Unlock()
+}
+
+// staleAt reports whether the entry at addr is of a collected certificate
+// whose cleanup has not run yet. Tests use it, and lookup, instead of
+// reading the map.
+func (t *connectionTable) staleAt(addr uintptr) bool {
+	t.mu.RLock()
+	c, ok := t.m[addr]
+	t.mu.RUnlock()
+	return ok && c.self.Value() == nil
+}
+
+func (t *connectionTable) len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.m)
+}
+
+// share makes what a verified certificate's bytes yield available to the
+// client's next connections. The caller has checked that the handshake
+// completed and the chain was verified (see sharedFacts). Large
+// certificates are never kept.
+func share(f *contentFacts) {
+	if !f.shareable || f.shared.Load() || !f.shared.CompareAndSwap(false, true) {
+		return
+	}
+	sharedFacts.put(f.sha256, f)
+}
+
+// sharedFactsOf returns the shared facts of the certificate whose SHA-256
+// is digest.
+func sharedFactsOf(digest *[32]byte) (*contentFacts, bool) {
+	return sharedFacts.get(*digest)
+}
+
+func newPolicyID() uint64 { return policyIDs.Add(1) }
+
+// coarseClockResolution is how often the coarse clock is refreshed.
+// Reading it is one atomic load instead of a clock read on every request
+// (the largest cost of a decision on virtual machines); validity.go reads
+// the exact clock whenever the difference could matter.
+const coarseClockResolution = 100 * time.Millisecond
+
+// coarseNow returns the current time as of the last refresh, in Unix
+// nanoseconds. It never runs ahead of the real time.
+func coarseNow() int64 {
+	coarseClock.once.Do(func() {
+		coarseClock.now.Store(time.Now().UnixNano())
+		go func() {
+			for t := range time.Tick(coarseClockResolution) {
+				coarseClock.now.Store(t.UnixNano())
+			}
+		}()
+	})
+	return coarseClock.now.Load()
+}
