@@ -1,3 +1,6 @@
+// adapt_test.go: the golden Caddyfile → JSON (or → error) tests of
+// testdata/caddyfile_adapt.
+
 package clientcertificate_test
 
 import (

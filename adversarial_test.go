@@ -1,3 +1,7 @@
+// adversarial_test.go: the adversarial suite against a real in-process
+// Caddy: forged chains, DN tricks, odd certificates, expiry on keep-alive,
+// plain HTTP, SNI/Host, HTTP/3, 0-RTT and session resumption.
+
 package clientcertificate_test
 
 import (

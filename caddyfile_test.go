@@ -1,3 +1,6 @@
+// caddyfile_test.go: the Caddyfile block (valid forms, every error with its
+// line), JSON paths of compile errors, and FuzzUnmarshalCaddyfile.
+
 package clientcertificate
 
 import (

@@ -246,15 +246,23 @@ func (t *conditionTest) describe(f *contentFacts, issuers []caDigest) string {
 		t.cond.name, verdict, quoteList(t.cond.offered(f, issuers), "nothing"), quoteList(t.want, "nothing"))
 }
 
+// maxDescribedValues bounds the values a description quotes: a client can
+// present a certificate with thousands of names.
+const maxDescribedValues = 8
+
 func quoteList(values []string, none string) string {
 	if len(values) == 0 {
 		return none
 	}
-	q := make([]string, len(values))
-	for i, v := range values {
+	n := min(len(values), maxDescribedValues)
+	q := make([]string, n)
+	for i, v := range values[:n] {
 		q[i] = strconv.Quote(v)
 	}
-	if len(q) == 1 {
+	if len(values) > n {
+		q = append(q, fmt.Sprintf("and %d more", len(values)-n))
+	}
+	if len(values) == 1 {
 		return q[0]
 	}
 	return "one of " + strings.Join(q, ", ")

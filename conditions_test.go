@@ -5,6 +5,7 @@ package clientcertificate
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -71,6 +72,20 @@ func TestConditionDescribe(t *testing.T) {
 		t.Errorf("describe = %s\nwant       %s", got, want)
 	}
 	if got, want := p.top.tests[0].describe(f, nil), `subject holds: the certificate has "`+goodSubject+`"; the policy wants one of "CN=station-007,OU=Stations,O=Contoso Weather,C=US", "`+goodSubject+`"`; got != want {
+		t.Errorf("describe = %s\nwant       %s", got, want)
+	}
+}
+
+// A client can present thousands of names; a description quotes a few.
+func TestConditionDescribeIsBounded(t *testing.T) {
+	p := compiled(t, Policy{Conditions: Conditions{DNSName: []string{"station-042.example"}}}, nil)
+	names := make([]string, 20)
+	for i := range names {
+		names[i] = "n" + strconv.Itoa(i) + ".example"
+	}
+	got := p.top.tests[0].describe(&contentFacts{dnsNames: names}, nil)
+	want := `dns_name does not hold: the certificate has one of "n0.example", "n1.example", "n2.example", "n3.example", "n4.example", "n5.example", "n6.example", "n7.example", and 12 more; the policy wants "station-042.example"`
+	if got != want {
 		t.Errorf("describe = %s\nwant       %s", got, want)
 	}
 }

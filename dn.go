@@ -1,3 +1,7 @@
+// dn.go: distinguished names: parsing the text forms operators paste and
+// the DER of certificates into one structural key, and formatting DER for
+// humans.
+
 package clientcertificate
 
 import (

@@ -1,3 +1,6 @@
+// dn_test.go: DN parsing and matching against certificates, errors,
+// limits, formatting, and the DN fuzz targets.
+
 package clientcertificate
 
 import (

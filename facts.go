@@ -27,9 +27,10 @@ type connection struct {
 
 	self weak.Pointer[x509.Certificate] // the leaf this record describes
 
-	// verification remembers the last trust_pool verification on this
-	// connection, so requests after the first skip even the chain digest.
-	verification atomic.Pointer[verifyMemo]
+	// verification remembers the trust_pool verifications on this
+	// connection, one per policy (see withMemo), so requests after the
+	// first skip even the chain digest.
+	verification atomic.Pointer[[]verifyMemo]
 	// tlsIssuerMemo remembers the digests of the CA certificates of the chains
 	// the TLS layer verified, for issuer_thumbprint.
 	tlsIssuerMemo atomic.Pointer[issuerMemo]

@@ -1,3 +1,7 @@
+// integration_test.go: a real in-process Caddy (caddytest) driven by Go
+// clients and curl with real mTLS handshakes: decisions, placeholders,
+// keep-alive, JSON provision errors.
+
 package clientcertificate_test
 
 import (

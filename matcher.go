@@ -1,3 +1,6 @@
+// matcher.go: the request matcher (http.matchers.client_certificate): a
+// request matches when its certificate satisfies the policy.
+
 package clientcertificate
 
 import (

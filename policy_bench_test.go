@@ -1,3 +1,7 @@
+// policy_bench_test.go: benchmarks of a decision (warm, trust_pool,
+// identities, the worst case a client can arrange), of deriving a
+// certificate's facts, and of the verifier.
+
 package clientcertificate
 
 import (

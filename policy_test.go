@@ -1,3 +1,6 @@
+// policy_test.go: helpers shared by the package's tests (the standard PKI,
+// presented and TLS-verified chains, compiled policies) and compile errors.
+
 package clientcertificate
 
 import (

@@ -1,3 +1,5 @@
+// ports_test.go: free ports for the tests that start Caddy.
+
 package clientcertificate_test
 
 import (

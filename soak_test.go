@@ -1,3 +1,6 @@
+// soak_test.go: TestSoak (make soak): many mTLS clients while the config is
+// reloaded; no request may be allowed by a policy that denies it.
+
 package clientcertificate_test
 
 import (

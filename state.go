@@ -17,7 +17,12 @@ import (
 // by clients:
 //
 //	connections   the record of each connection that a completed handshake
-//	              brought to the handler or the matcher (see connection).
+//	              brought to the handler or the matcher (see connection):
+//	              the leaf's facts, the trust_pool verifications of up to
+//	              maxVerifyMemos policies on the connection, and the digests
+//	              of the CA certificates of its TLS-verified chains. Records
+//	              hold other certificates only weakly: a record that held
+//	              its own leaf, or another record's, would never leave.
 //	  key         the address of the *x509.Certificate crypto/tls parsed for
 //	              the connection's leaf: every request of a connection
 //	              carries that same object.
@@ -121,14 +126,13 @@ func (t *connectionTable) register(cert *x509.Certificate, c *connection) *conne
 	// not run yet: that cleanup will leave this entry alone.
 	t.m[addr] = c
 	t.mu.Unlock()
-	runtime.AddCleanup(cert, forgetConnection, addr)
+	runtime.AddCleanup(cert, t.forget, addr)
 	return c
 }
 
-// forgetConnection drops the entry of a collected certificate, unless a new
+// forget drops the entry of a collected certificate, unless a new
 // certificate at the same address has taken its place.
-func forgetConnection(addr uintptr) {
-	t := &connections
+func (t *connectionTable) forget(addr uintptr) {
 	t.mu.Lock()
 	if c, ok := t.m[addr]; ok && c.self.Value() == nil {
 		delete(t.m, addr)

@@ -62,23 +62,75 @@ func TestConnectionRecordsLeaveWithTheirCertificates(t *testing.T) {
 	}
 }
 
-// A record is found only for the very certificate object it was made for,
-// even when another object now lives at a reused address.
+// A record is found only for the very certificate object it was made for:
+// once its certificate is collected, another object can live at the same
+// address before the cleanup has removed the entry. The table here is the
+// test's own, with such an entry put in place.
 func TestConnectionLookupChecksTheCertificate(t *testing.T) {
 	s := pki(t)
+	table := connectionTable{m: make(map[uintptr]*connection)}
 	a, b := *s.Good.Cert, *s.Other.Cert
-	ca := connectionOf(&a, true)
-	if c, ok := connections.lookup(&a); !ok || c != ca {
+	ca := table.register(&a, &connection{facts: factsOf(&a)})
+	if c, ok := table.lookup(&a); !ok || c != ca {
 		t.Fatal("the record of a live certificate is not found")
 	}
-	if c, ok := connections.lookup(&b); ok {
-		t.Fatalf("another certificate found the record %p", c)
-	}
-	if again := connectionOf(&a, true); again != ca {
+	if again := table.register(&a, &connection{facts: factsOf(&a)}); again != ca {
 		t.Error("a second request of the connection got a new record")
+	}
+	table.m[uintptr(unsafe.Pointer(&b))] = ca // a's record at b's address
+	if c, ok := table.lookup(&b); ok {
+		t.Fatalf("b found the record %p made for another certificate", c)
+	}
+	if cb := table.register(&b, &connection{facts: factsOf(&b)}); cb == ca || cb.facts.sha256 != *digestPtr(&b) {
+		t.Error("registering b kept the record of another certificate")
 	}
 	runtime.KeepAlive(&a)
 	runtime.KeepAlive(&b)
+}
+
+// A record never keeps its own leaf, or another record's, alive: a client
+// can present its leaf again as an intermediate, and with certificates
+// shared across resumed sessions two connections can present each other's
+// leaves. The records must still leave with their certificates.
+func TestRecordsHoldNoCertificateAlive(t *testing.T) {
+	s := pki(t)
+	var gone []weak.Pointer[x509.Certificate]
+	var addrs []uintptr
+	func() {
+		pool := compiled(t, Policy{}, testpki.Pool(s.Root))
+		issuers := compiled(t, Policy{Conditions: Conditions{IssuerThumbprint: []string{sha1Hex(s.Root.Cert)}}}, nil)
+		self, a, b := *s.Good.Cert, *s.Good.Cert, *s.Other.Cert
+		pool.evaluate([]*x509.Certificate{&self, &self}, nil, at(time.Now()), true)
+		pool.evaluate([]*x509.Certificate{&a, &b}, nil, at(time.Now()), true)
+		pool.evaluate([]*x509.Certificate{&b, &a}, nil, at(time.Now()), true)
+		// TLS-verified chains whose CA certificates are other records' leaves.
+		issuers.evaluate([]*x509.Certificate{&a}, [][]*x509.Certificate{{&a, &b, s.Root.Cert}}, at(time.Now()), true)
+		issuers.evaluate([]*x509.Certificate{&b}, [][]*x509.Certificate{{&b, &a, s.Root.Cert}}, at(time.Now()), true)
+		for _, c := range []*x509.Certificate{&self, &a, &b} {
+			if conn, ok := connections.lookup(c); !ok || conn.verification.Load() == nil {
+				t.Fatal("test setup: no verification memo")
+			}
+			gone = append(gone, weak.Make(c))
+			addrs = append(addrs, uintptr(unsafe.Pointer(c)))
+		}
+	}()
+	left := func() int {
+		n := 0
+		for i := range gone {
+			if gone[i].Value() != nil || connections.staleAt(addrs[i]) {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for left() > 0 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := left(); n > 0 {
+		t.Fatalf("%d of 3 certificates (or their records) are still alive: a record keeps a certificate", n)
+	}
 }
 
 // Intermediates are hashed, not given records: a client that sends many
@@ -111,12 +163,23 @@ func fillCaches(t testing.TB) []*x509.Certificate {
 		live[i] = &c
 		connectionOf(&c, true)
 	}
+	for _, c := range live {
+		if _, ok := connections.lookup(c); !ok {
+			t.Fatal("a live connection has no record: the table has a cap")
+		}
+	}
+	fillSharedFacts(s)
+	return live
+}
+
+// fillSharedFacts shares the facts of more distinct certificates than the
+// shared facts hold.
+func fillSharedFacts(s *testpki.Set) {
 	for i := 0; i < sharedFactsSize+10; i++ {
 		c := *s.Good.Cert
 		c.Raw = append(append([]byte(nil), c.Raw...), byte(i), byte(i>>8)) // distinct bytes, distinct digest
 		share(factsOf(&c))
 	}
-	return live
 }
 
 // bigSelfSigned is a self-signed certificate of about 100 KB with 5,000
@@ -149,9 +212,6 @@ func TestFactsDerivedOncePerConnectionWithFullCaches(t *testing.T) {
 	first := p.evaluate(peer, nil, at(time.Now()), true)
 	if !first.Allowed {
 		t.Fatalf("denied: %s", first.Reason)
-	}
-	if _, ok := sharedFactsOf(digestPtr(big.Cert)); ok {
-		t.Fatal("an unverified certificate was shared")
 	}
 	for i := range 3 {
 		if d := p.evaluate(peer, nil, at(time.Now()), true); d.facts != first.facts {
@@ -232,12 +292,7 @@ func TestSharedFactsHoldOnlyVerifiedCertificatesOfCompletedHandshakes(t *testing
 }
 
 func TestSharedFactsAreBounded(t *testing.T) {
-	s := pki(t)
-	for i := 0; i < sharedFactsSize+10; i++ {
-		c := *s.Good.Cert
-		c.Raw = append(append([]byte(nil), c.Raw...), byte(i), byte(i>>8)) // distinct bytes, distinct digest
-		share(factsOf(&c))
-	}
+	fillSharedFacts(pki(t))
 	if n := sharedFacts.len(); n != sharedFactsSize {
 		t.Fatalf("shared facts hold %d entries, want their bound %d", n, sharedFactsSize)
 	}

@@ -9,8 +9,8 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
-	"slices"
 	"time"
+	"weak"
 )
 
 // verifyResult is the outcome of the policy's own path validation of one
@@ -35,11 +35,58 @@ func digestOf(ca *x509.Certificate) caDigest {
 // verifyMemo ties a verification result to the policy that made it and to
 // the exact intermediates a connection presented. It names the policy by
 // id: a policy replaced by a reload must not live on in the memos of the
-// connections it once judged.
+// connections it once judged. It holds the intermediates weakly: a client
+// can present its leaf again as an intermediate, or (with certificates
+// shared across resumed sessions) another connection's leaf, and a record
+// that held its own leaf, or another record's, would never leave the
+// connection table.
 type verifyMemo struct {
 	policy        uint64
-	intermediates []*x509.Certificate // a copy: peer[1:] shares its backing array with the leaf
+	intermediates []weak.Pointer[x509.Certificate]
 	result        *verifyResult
+}
+
+// maxVerifyMemos bounds the memos of one connection: one per policy that
+// verified on it (a matcher and a handler, say), the newest first.
+const maxVerifyMemos = 4
+
+// presentedWith reports whether the memo was made for these intermediates,
+// the very objects.
+func (m *verifyMemo) presentedWith(intermediates []*x509.Certificate) bool {
+	if len(m.intermediates) != len(intermediates) {
+		return false
+	}
+	for i, w := range m.intermediates {
+		if w.Value() != intermediates[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// withMemo returns the memos of a connection with m first, then those of
+// other policies, at most maxVerifyMemos in all. Stored memos are never
+// changed: a concurrent request of the same connection sees either list.
+func withMemo(old *[]verifyMemo, m verifyMemo) *[]verifyMemo {
+	next := make([]verifyMemo, 1, maxVerifyMemos)
+	next[0] = m
+	if old != nil {
+		for _, o := range *old {
+			if o.policy != m.policy && len(next) < maxVerifyMemos {
+				next = append(next, o)
+			}
+		}
+	}
+	return &next
+}
+
+// weakly returns weak pointers to certs.
+func weakly(certs []*x509.Certificate) []weak.Pointer[x509.Certificate] {
+	out := make([]weak.Pointer[x509.Certificate], len(certs))
+	for i, c := range certs {
+		out[i] = weak.Make(c)
+	}
+	return out
 }
 
 // negativeVerifyTTL bounds how long a failed verification is remembered, so
@@ -58,26 +105,32 @@ var tooManyIntermediates = &verifyResult{reason: ReasonUntrusted}
 // verify validates the presented chain against the policy's trust pool,
 // reusing earlier results: first the connection's memo (pointer compares),
 // then the policy's cache keyed by the digests of the whole chain. Only
-// after a completed handshake (proven) are results remembered.
+// after a completed handshake (proven) are results remembered, and
+// consulted: before it (the verifier) none can have been.
 func (p *Policy) verify(conn *connection, peer []*x509.Certificate, at moment, proven bool) *verifyResult {
 	intermediates := peer[1:]
 	if len(intermediates) > maxPresentedIntermediates {
 		return tooManyIntermediates
 	}
-	if m := conn.verification.Load(); m != nil && m.policy == p.id && slices.Equal(m.intermediates, intermediates) && at.inside(m.result.window) {
-		return m.result
+	memos := conn.verification.Load()
+	if memos != nil {
+		for i := range *memos {
+			if m := &(*memos)[i]; m.policy == p.id && m.presentedWith(intermediates) && at.inside(m.result.window) {
+				return m.result
+			}
+		}
+	}
+	if !proven {
+		// Before proof of possession nothing was, or will be, remembered.
+		return p.verifyNow(peer[0], intermediates, at.now())
 	}
 	key := chainKey(&conn.facts.sha256, intermediates)
 	res, ok := p.verifyCache.get(key)
 	if !ok || !at.inside(res.window) {
 		res = p.verifyNow(peer[0], intermediates, at.now())
-		if proven {
-			p.verifyCache.put(key, res)
-		}
+		p.verifyCache.put(key, res)
 	}
-	if proven {
-		conn.verification.Store(&verifyMemo{policy: p.id, intermediates: slices.Clone(intermediates), result: res})
-	}
+	conn.verification.Store(withMemo(memos, verifyMemo{policy: p.id, intermediates: weakly(intermediates), result: res}))
 	return res
 }
 
@@ -138,31 +191,34 @@ func (p *Policy) verifyNow(leaf *x509.Certificate, intermediates []*x509.Certifi
 		}
 		return fail(ReasonUntrusted)
 	}
-	// The result holds while every certificate of some verified chain is
-	// valid; use the first chain's window, as Verify does.
+	// The result names the CA certificates of every verified chain, for
+	// issuer_thumbprint, so it holds only while every certificate of every
+	// chain is valid: once one chain expires, validation runs again and
+	// names only the CAs of the chains left.
 	from, until := leaf.NotBefore, leaf.NotAfter
-	for _, c := range chains[0] {
-		if c.NotBefore.After(from) {
-			from = c.NotBefore
-		}
-		if c.NotAfter.Before(until) {
-			until = c.NotAfter
-		}
-	}
-	res := &verifyResult{window: windowOf(from, until)}
+	res := &verifyResult{}
 	for _, chain := range chains {
+		for _, c := range chain {
+			if c.NotBefore.After(from) {
+				from = c.NotBefore
+			}
+			if c.NotAfter.Before(until) {
+				until = c.NotAfter
+			}
+		}
 		for _, ca := range chain[1:] {
 			res.issuers = append(res.issuers, digestOf(ca))
 		}
 	}
+	res.window = windowOf(from, until)
 	return res
 }
 
 // issuerMemo remembers the digests of the CA certificates of the chains
 // the TLS layer verified on a connection, with the certificates they were
-// computed from.
+// computed from, held weakly as in verifyMemo.
 type issuerMemo struct {
-	cas     []*x509.Certificate // the CA certificates of every chain, flattened
+	cas     []weak.Pointer[x509.Certificate] // the CA certificates of every chain, flattened
 	digests []caDigest
 }
 
@@ -176,7 +232,7 @@ func (conn *connection) tlsIssuers(chains [][]*x509.Certificate, proven bool) []
 	m := &issuerMemo{}
 	for _, chain := range chains {
 		for _, ca := range chain[min(1, len(chain)):] {
-			m.cas = append(m.cas, ca)
+			m.cas = append(m.cas, weak.Make(ca))
 			m.digests = append(m.digests, digestOf(ca))
 		}
 	}
@@ -191,7 +247,7 @@ func (m *issuerMemo) describes(chains [][]*x509.Certificate) bool {
 	i := 0
 	for _, chain := range chains {
 		for _, ca := range chain[min(1, len(chain)):] {
-			if i >= len(m.cas) || m.cas[i] != ca {
+			if i >= len(m.cas) || m.cas[i].Value() != ca {
 				return false
 			}
 			i++

@@ -6,6 +6,7 @@ package clientcertificate
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"runtime"
 	"testing"
 	"time"
@@ -111,4 +112,68 @@ func TestVerifyFailureIsRememberedBriefly(t *testing.T) {
 	if again != res {
 		t.Error("a second request within the minute validated the path again")
 	}
+}
+
+// A chain presented with a cross-signed intermediate verifies twice, to
+// two roots. When the shorter-lived chain expires, a remembered result must
+// not go on naming its root for issuer_thumbprint: the result holds only
+// while every chain does.
+func TestVerifyResultEndsWithItsFirstChain(t *testing.T) {
+	r1, err := testpki.NewRoot(pkix.Name{CommonName: "Cross Root 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := testpki.NewRoot(pkix.Name{CommonName: "Cross Root 2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := r1.NewIntermediate(pkix.Name{CommonName: "Cross Intermediate"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiry := time.Now().Add(2 * time.Hour).Truncate(time.Second)
+	cross, err := r2.NewIntermediateWithOptions(testpki.Options{Subject: pkix.Name{CommonName: "Cross Intermediate"}, Key: inter.Key, NotAfter: expiry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := inter.Issue(testpki.Options{Subject: pkix.Name{CommonName: "cross-signed client"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range [][]*x509.Certificate{{inter.Cert, cross.Cert}, {cross.Cert, inter.Cert}} {
+		p := compiled(t, Policy{Conditions: Conditions{IssuerThumbprint: []string{sha1Hex(r2.Cert)}}}, testpki.Pool(r1, r2))
+		lc := *leaf.Cert
+		peer := append([]*x509.Certificate{&lc}, order...)
+		if d := p.evaluate(peer, nil, at(time.Now()), true); !d.Allowed {
+			t.Fatalf("while both chains are valid: denied %s", d.Reason)
+		}
+		if d := p.evaluate(peer, nil, at(expiry.Add(time.Minute)), true); d.Allowed || d.Reason != "issuer_thumbprint_mismatch" {
+			t.Errorf("after Cross Root 2's chain expired: allowed=%v reason=%q, want issuer_thumbprint_mismatch", d.Allowed, d.Reason)
+		}
+		runtime.KeepAlive(&lc)
+	}
+}
+
+// Two policies that verify on the same connection (a matcher and a
+// handler, say) keep a memo each, instead of evicting each other's on
+// every request.
+func TestVerifyMemosPerPolicyOnOneConnection(t *testing.T) {
+	s := pki(t)
+	leaf := *s.Good.Cert
+	peer := append([]*x509.Certificate{&leaf}, s.Good.Chain...)
+	a := compiled(t, Policy{}, testpki.Pool(s.Root))
+	b := compiled(t, Policy{Conditions: Conditions{CommonName: []string{"station-042"}}}, testpki.Pool(s.Root))
+	for range 2 {
+		for _, p := range []*Policy{a, b} {
+			if d := p.evaluate(peer, nil, at(time.Now()), true); !d.Allowed {
+				t.Fatalf("denied: %s", d.Reason)
+			}
+		}
+	}
+	conn, _ := connections.lookup(&leaf)
+	memos := conn.verification.Load()
+	if memos == nil || len(*memos) != 2 || (*memos)[0].policy != b.id || (*memos)[1].policy != a.id {
+		t.Fatalf("memos %+v, want one for each policy, the latest first", memos)
+	}
+	runtime.KeepAlive(&leaf)
 }

@@ -1,3 +1,8 @@
+// values.go: parsers of the values operators write in a policy
+// (thumbprints, SPKI pins, serials, IPs, DNS and URI patterns, e-mail).
+// Every parser returns an error that says what would have been accepted,
+// because the caller prefixes it with the directive and the offending value.
+
 package clientcertificate
 
 import (
@@ -8,10 +13,6 @@ import (
 	"net/url"
 	"strings"
 )
-
-// This file parses the values operators write in a policy. Every parser
-// returns an error that says what would have been accepted, because the
-// caller prefixes it with the directive and the offending value.
 
 // digestSet holds decoded certificate thumbprints, SHA-1 and SHA-256 apart,
 // so a lookup is a handful of fixed-size array compares.

@@ -1,3 +1,6 @@
+// values_test.go: the value parsers, table by table, and their fuzz
+// targets.
+
 package clientcertificate
 
 import (

@@ -1,3 +1,6 @@
+// standard.go: the standard test PKI (Standard): root, intermediate, the
+// client leaves every test uses, and the forgeries.
+
 package testpki
 
 import (

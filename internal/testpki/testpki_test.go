@@ -1,3 +1,6 @@
+// testpki_test.go: the standard PKI has the subjects, chains and
+// verification outcomes its documentation promises.
+
 package testpki
 
 import (

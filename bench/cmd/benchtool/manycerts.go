@@ -1,3 +1,6 @@
+// manycerts.go: `benchtool manycerts`, the driver of row 8: many client
+// certificates against one Caddy, with its memory sampled as they grow.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// probe.go: `benchtool probe`, `summary` and `cputime`: the sample request
+// before each configuration, one line of a vegeta report, CPU accounting.
+
 package main
 
 import (

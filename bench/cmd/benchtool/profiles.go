@@ -1,3 +1,5 @@
+// profiles.go: the CPU profile summary under the results table.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// table.go: `benchtool table`, the results table: medians, drift-corrected
+// ratios and verdicts against each row's target.
+
 package main
 
 import (

@@ -1,3 +1,6 @@
+// table_test.go: the table's logic: drift cancellation, verdicts, invalid
+// rows, go test rows.
+
 package main
 
 import (

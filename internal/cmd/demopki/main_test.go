@@ -1,3 +1,5 @@
+// main_test.go: demopki writes a complete PKI, and its flags.
+
 package main
 
 import (
