@@ -55,7 +55,7 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 	f := conn.facts
 	d := Decision{facts: f, Verified: len(verifiedChains) > 0}
 
-	if p.RequireUnexpired {
+	if p.RequireUnexpired && !at.surelyInside(f.validity) { // the common case, inlined
 		if reason := at.validity(f.validity); reason != "" {
 			d.Reason = reason
 			return d

@@ -115,7 +115,7 @@ func (p *Policy) verify(conn *connection, peer []*x509.Certificate, at moment, p
 	memos := conn.verification.Load()
 	if memos != nil {
 		for i := range *memos {
-			if m := &(*memos)[i]; m.policy == p.id && m.presentedWith(intermediates) && at.inside(m.result.window) {
+			if m := &(*memos)[i]; m.policy == p.id && m.presentedWith(intermediates) && (at.surelyInside(m.result.window) || at.inside(m.result.window)) {
 				return m.result
 			}
 		}

@@ -30,7 +30,7 @@ func currentMoment() moment { return moment{coarse: coarseNow(), exact: time.Now
 // while its goroutine runs; the guard covers stalls of that goroutine far
 // longer than that (a process that is paused, or starved of CPU), for the
 // price of one clock read per decision in a certificate's last minute.
-const clockGuard = int64(time.Minute)
+const clockGuard = uint64(time.Minute)
 
 // now returns the real time: what decisions that cannot use the coarse
 // reading compare with (path validation, time-window failures).
@@ -79,11 +79,25 @@ const (
 // lagging clock can neither let an expired certificate through nor hold a
 // just-valid one out.
 func (m moment) position(w window) int {
+	if m.surelyInside(w) {
+		return insideWindow
+	}
+	return m.positionNearEdges(w)
+}
+
+// surelyInside is position's common case, small enough to be inlined on
+// the per-request path: the coarse reading is inside w and far from its end.
+func (m moment) surelyInside(w window) bool {
+	t := m.coarse
+	return t >= w.from && t <= w.until && span(t, w.until) >= clockGuard
+}
+
+func (m moment) positionNearEdges(w window) int {
 	t := m.coarse
 	if t > w.until {
 		return afterWindow
 	}
-	if m.exact != nil && (t < w.from || w.until-t < clockGuard) {
+	if m.exact != nil && (t < w.from || span(t, w.until) < clockGuard) {
 		t = unixNanos(m.exact())
 	}
 	switch {
@@ -95,13 +109,22 @@ func (m moment) position(w window) int {
 	return insideWindow
 }
 
+// span is until-from for from <= until, computed without overflow (the
+// difference of two int64s fits in a uint64).
+func span(from, until int64) uint64 { return uint64(until) - uint64(from) }
+
 // inside reports whether the moment is inside w.
-func (m moment) inside(w window) bool { return m.position(w) == insideWindow }
+func (m moment) inside(w window) bool {
+	return m.surelyInside(w) || m.positionNearEdges(w) == insideWindow
+}
 
 // validity returns the deny reason of a certificate valid during w at this
 // moment, or "".
 func (m moment) validity(w window) string {
-	switch m.position(w) {
+	if m.surelyInside(w) {
+		return ""
+	}
+	switch m.positionNearEdges(w) {
 	case beforeWindow:
 		return ReasonNotYetValid
 	case afterWindow:

@@ -39,6 +39,34 @@ func TestMomentPosition(t *testing.T) {
 	}
 }
 
+// Times beyond int64 nanoseconds are clamped, and no difference overflows:
+// a certificate that expired before 1678 is expired, one valid from before
+// 1678 until 9999 (RFC 5280's "no expiry") is valid.
+func TestMomentPositionFarFromNow(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		name        string
+		from, until time.Time
+		at          time.Time
+		want        int
+	}{
+		{"expired in 1500", time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), now, afterWindow},
+		{"valid from 1000 to 9999", time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), now, insideWindow},
+		{"valid from 9000", time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), now, beforeWindow},
+		{"a moment before 1678, window up to 9999", now, time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), beforeWindow},
+	} {
+		for _, exact := range []bool{false, true} {
+			m := at(c.at)
+			if exact {
+				m.exact = func() time.Time { return c.at }
+			}
+			if got := m.position(windowOf(c.from, c.until)); got != c.want {
+				t.Errorf("%s (exact clock %v): position = %d, want %d", c.name, exact, got, c.want)
+			}
+		}
+	}
+}
+
 // require_unexpired never allows an expired certificate, nor holds out one
 // that has just become valid, whatever the coarse clock's lag.
 func TestRequireUnexpiredWithALaggingClock(t *testing.T) {
