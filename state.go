@@ -150,12 +150,6 @@ func (t *connectionTable) staleAt(addr uintptr) bool {
 	return ok && c.self.Value() == nil
 }
 
-func (t *connectionTable) len() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return len(t.m)
-}
-
 // share makes what a verified certificate's bytes yield available to the
 // client's next connections. The caller has checked that the handshake
 // completed and the chain was verified (see sharedFacts). Large

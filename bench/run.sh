@@ -13,7 +13,7 @@
 #
 # Rows: 1-2 handler vs. no handler (HTTP/1.1, HTTP/2 keep-alive), 3 handler
 # vs. stock Caddy + CEL expression, 4 trust_pool handler under mode request
-# vs. require_and_verify, 5 verifier vs. none on new connections, 6-7
+# vs. require_and_verify, 5 verifier vs. none on new connections, 6-7 and 12
 # `go test -bench Decision`, 8 10,000 distinct client certificates (RSS and
 # heap), 9 nginx with and without a map $ssl_client_fingerprint allowlist
 # (only if nginx is installed), 10-11 diagnostics for row 2: a no-op Caddy
@@ -35,7 +35,7 @@
 #   BENCH_CERTS=10000     distinct client certificates in row 8
 #   BENCH_CERTS_EXTRA=    more distinct certificates after those, to show where
 #                         memory levels off (default: as many as BENCH_CERTS)
-#   BENCH_GOTEST_COUNT=5  go test -count for rows 6-7
+#   BENCH_GOTEST_COUNT=5  go test -count for rows 6-7 and 12
 #   BENCH_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own
 #                         rows to run (the table shows the others as not run)
 #   BENCH_NGINX=PATH|off  nginx binary (default: nginx on PATH, if any)
@@ -246,7 +246,7 @@ EOF
 # -------------------------------------------------------- go test -bench ----
 
 if want_row gotest; then
-	step "go test -run '^\$' -bench Decision -benchmem -count $GOTEST_COUNT .  (rows 6-7)"
+	step "go test -run '^\$' -bench Decision -benchmem -count $GOTEST_COUNT .  (rows 6-7, 12)"
 	if ! go test -run '^$' -bench Decision -benchmem -count "$GOTEST_COUNT" . 2>&1 | tee "$OUT/gotest.txt"; then
 		echo "go test failed (see $OUT/gotest.txt)" >"$OUT/notes/gotest.txt"
 	fi

@@ -81,7 +81,8 @@ func TestTableVerdicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	gotest := "BenchmarkDecisionVerifiedChain-2   \t19152318\t        62.82 ns/op\t       0 B/op\t       0 allocs/op\n" +
-		"BenchmarkDecisionTrustPool-2       \t16708056\t       271.98 ns/op\t       0 B/op\t       0 allocs/op\n"
+		"BenchmarkDecisionTrustPool-2       \t16708056\t       271.98 ns/op\t       0 B/op\t       0 allocs/op\n" +
+		"BenchmarkDecisionWorstCase-2       \t 9080768\t       131.20 ns/op\t       0 B/op\t       0 allocs/op\n"
 	if err := os.WriteFile(filepath.Join(dir, "gotest.txt"), []byte(gotest), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +104,7 @@ func TestTableVerdicts(t *testing.T) {
 		"4": "**invalid**",
 		"6": "met",
 		"7": "**NOT met**",
+		"12": "**NOT met**: 2.09× > 2×",
 		"5": "not run",
 	} {
 		if got := result[row]; !strings.HasPrefix(got, want) {
