@@ -98,14 +98,14 @@ func TestTableVerdicts(t *testing.T) {
 		}
 	}
 	for row, want := range map[string]string{
-		"1": "met",
-		"2": "**NOT met**: 0.900× < 0.98× (short by 8.2%); p99 +20.0% > +5%",
-		"3": "met",
-		"4": "**invalid**",
-		"6": "met",
-		"7": "**NOT met**",
+		"1":  "met",
+		"2":  "**NOT met**: 0.900× < 0.98× (short by 8.2%); p99 +20.0% > +5%",
+		"3":  "met",
+		"4":  "**invalid**",
+		"6":  "met",
+		"7":  "**NOT met**",
 		"12": "**NOT met**: 2.09× > 2×",
-		"5": "not run",
+		"5":  "not run",
 	} {
 		if got := result[row]; !strings.HasPrefix(got, want) {
 			t.Errorf("row %s: result %q, want it to start with %q", row, got, want)
