@@ -52,14 +52,20 @@ func TestConnectionRecordsLeaveWithTheirCertificates(t *testing.T) {
 		}
 		return n
 	}
+	if !collectUntil(func() bool { return stale() == 0 }) {
+		t.Fatalf("%d records remain after their certificates were collected", stale())
+	}
+}
+
+// collectUntil runs the garbage collector until done reports true, for at
+// most 10 seconds, and returns done's last answer.
+func collectUntil(done func() bool) bool {
 	deadline := time.Now().Add(10 * time.Second)
-	for stale() > 0 && time.Now().Before(deadline) {
+	for !done() && time.Now().Before(deadline) {
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
 	}
-	if n := stale(); n > 0 {
-		t.Fatalf("%d records remain after their certificates were collected", n)
-	}
+	return done()
 }
 
 // A record is found only for the very certificate object it was made for:
@@ -123,13 +129,8 @@ func TestRecordsHoldNoCertificateAlive(t *testing.T) {
 		}
 		return n
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for left() > 0 && time.Now().Before(deadline) {
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := left(); n > 0 {
-		t.Fatalf("%d of 3 certificates (or their records) are still alive: a record keeps a certificate", n)
+	if !collectUntil(func() bool { return left() == 0 }) {
+		t.Fatalf("%d of 3 certificates (or their records) are still alive: a record keeps a certificate", left())
 	}
 }
 
@@ -347,12 +348,7 @@ func TestMemosDoNotKeepPoliciesAlive(t *testing.T) {
 	if !ok || conn.verification.Load() == nil {
 		t.Fatal("the connection has no verification memo")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for gone.Value() != nil && time.Now().Before(deadline) {
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
-	}
-	if gone.Value() != nil {
+	if !collectUntil(func() bool { return gone.Value() == nil }) {
 		t.Fatal("the policy is still alive: a connection's memo keeps it")
 	}
 	runtime.KeepAlive(&leaf)
