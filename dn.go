@@ -194,8 +194,16 @@ func parseDN(s string) (dnKey, error) {
 		// RFC 4514 writes the most significant RDN last; keys use ASN.1 order.
 		slices.Reverse(rdns)
 	}
-	return encodeDNKey(rdns), nil
+	key, ok := encodeDNKey(rdns)
+	if !ok {
+		return "", errDNControl
+	}
+	return key, nil
 }
+
+// errDNControl reports a name holding a control character, which never
+// matches (see foldDNValue).
+var errDNControl = errors.New("a value holds a control character (such as NUL, tab, CR or LF): names holding control characters never match anything")
 
 // dnParser is a single-pass scanner over a text DN.
 type dnParser struct {
@@ -299,7 +307,12 @@ func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
 	p.skipSpace()
 
 	if p.pos < len(p.s) && p.s[p.pos] == '#' {
-		return p.parseHexValue(oid)
+		at := p.pos
+		a, err := p.parseHexValue(oid)
+		if err != nil {
+			return dnAttr{}, err
+		}
+		return a, checkNoControl(a, typ, at)
 	}
 	valueStart := p.pos
 	var buf []byte
@@ -314,7 +327,22 @@ func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
 	if !utf8.Valid(buf) {
 		return dnAttr{}, fmt.Errorf(`value of %s at offset %d is not valid UTF-8 after unescaping (\XX escapes must spell UTF-8 bytes)`, dnShort(typ), valueStart)
 	}
-	return dnAttr{oid: oid, isString: true, value: string(buf)}, nil
+	a := dnAttr{oid: oid, isString: true, value: string(buf)}
+	return a, checkNoControl(a, typ, valueStart)
+}
+
+// checkNoControl rejects a string value holding a control character: such
+// a name never matches (see foldDNValue), so a policy naming it is a
+// mistake.
+func checkNoControl(a dnAttr, typ string, at int) error {
+	if !a.isString {
+		return nil
+	}
+	if i := strings.IndexFunc(a.value, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(a.value[i:])
+		return fmt.Errorf("value of %s at offset %d holds the control character %U: names holding control characters (such as NUL, tab, CR or LF) never match anything", dnShort(typ), at, r)
+	}
+	return nil
 }
 
 // parsePlainValue reads an unquoted value up to the next separator.
@@ -499,23 +527,58 @@ func dnParseOID(s, typ string) (string, error) {
 // dnKeyFromDER returns the canonical key of a DER-encoded X.501 Name
 // (x509.Certificate.RawSubject / RawIssuer). Unlike pkix.Name it keeps
 // multi-valued RDNs and attribute order, which the comparison depends on.
+// A name holding a control character parses but has no key (errDNControl).
 func dnKeyFromDER(der []byte) (dnKey, error) {
 	rdns, err := parseDNDER(der)
 	if err != nil {
 		return "", err
 	}
-	return encodeDNKey(rdns), nil
+	key, ok := encodeDNKey(rdns)
+	if !ok {
+		return "", errDNControl
+	}
+	return key, nil
 }
 
-// dnKeyAndText parses a DER-encoded Name once and returns both its key and
-// its RFC 4514 text (see formatDN); both are empty when it does not parse.
-func dnKeyAndText(der []byte) (dnKey, string) {
+// nameFacts is what a certificate's subject or issuer yields.
+type nameFacts struct {
+	key  dnKey  // "" when the name does not parse or holds a control character: never matches
+	text string // RFC 4514 (see formatDN), "" when the name does not parse
+	// commonNames are the folded CN values, "" for one that holds a control
+	// character (it matches no policy value); lastCN is the last CN value
+	// escaped for display as formatDN escapes (as crypto/x509 keeps the last).
+	commonNames []string
+	lastCN      string
+}
+
+// nameFactsOf parses a DER-encoded Name once and derives its nameFacts, so
+// that the subject condition, common_name and the placeholders all read the
+// same decoded values.
+func nameFactsOf(der []byte) nameFacts {
 	rdns, err := parseDNDER(der)
 	if err != nil {
-		return "", ""
+		return nameFacts{}
 	}
-	return encodeDNKey(rdns), formatRDNs(rdns)
+	var n nameFacts
+	n.key, _ = encodeDNKey(rdns)
+	n.text = formatRDNs(rdns)
+	for _, rdn := range rdns {
+		for _, a := range rdn {
+			if a.oid != oidCommonNameDotted || !a.isString {
+				continue
+			}
+			folded, _ := foldDNValue(a.value)
+			n.commonNames = append(n.commonNames, folded)
+			var b strings.Builder
+			writeDNDisplayValue(&b, a.value)
+			n.lastCN = b.String()
+		}
+	}
+	return n
 }
+
+// oidCommonNameDotted is commonName (2.5.4.3), as dnAttr keeps OIDs.
+const oidCommonNameDotted = "2.5.4.3"
 
 // parseDNDER walks Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }
 // element by element with cryptobyte, as crypto/x509 parses names, so that
@@ -702,57 +765,76 @@ func dnDecodeString(tag int, b []byte) (string, bool) {
 	return "", false
 }
 
-// encodeDNKey builds the key described at dnKey.
-func encodeDNKey(rdns [][]dnAttr) dnKey {
+// encodeDNKey builds the key described at dnKey. It reports false when a
+// value holds a control character: such a name never matches (see
+// foldDNValue).
+func encodeDNKey(rdns [][]dnAttr) (dnKey, bool) {
 	b := make([]byte, 0, 128)
 	b = binary.AppendUvarint(b, uint64(len(rdns)))
 	var encs [][]byte
 	for _, rdn := range rdns {
 		b = binary.AppendUvarint(b, uint64(len(rdn)))
 		if len(rdn) == 1 {
-			b = appendDNAttrKey(b, rdn[0])
+			var ok bool
+			if b, ok = appendDNAttrKey(b, rdn[0]); !ok {
+				return "", false
+			}
 			continue
 		}
 		// A multi-valued RDN is a SET: sort so "+" order does not matter.
 		encs = encs[:0]
 		for _, a := range rdn {
-			encs = append(encs, appendDNAttrKey(nil, a))
+			e, ok := appendDNAttrKey(nil, a)
+			if !ok {
+				return "", false
+			}
+			encs = append(encs, e)
 		}
 		slices.SortFunc(encs, bytes.Compare)
 		for _, e := range encs {
 			b = append(b, e...)
 		}
 	}
-	return dnKey(b)
+	return dnKey(b), true
 }
 
-func appendDNAttrKey(b []byte, a dnAttr) []byte {
+func appendDNAttrKey(b []byte, a dnAttr) ([]byte, bool) {
 	b = binary.AppendUvarint(b, uint64(len(a.oid)))
 	b = append(b, a.oid...)
 	v := a.value
 	if a.isString {
 		b = append(b, dnKindString)
-		v = foldDNValue(v)
+		var ok bool
+		if v, ok = foldDNValue(v); !ok {
+			return nil, false
+		}
 	} else {
 		b = append(b, dnKindDER)
 	}
 	b = binary.AppendUvarint(b, uint64(len(v)))
-	return append(b, v...)
+	return append(b, v...), true
 }
 
-// foldDNValue folds an attribute value for comparison: trims leading and
-// trailing whitespace, collapses internal runs of whitespace to one space and
-// lower-cases. There is deliberately no Unicode normalisation, so look-alike
-// characters (Cyrillic "С" and Latin "C") stay different.
+// foldDNValue folds an attribute value for comparison: it trims leading and
+// trailing spaces (U+0020), collapses internal runs of them to one and
+// lower-cases. Nothing else is folded: no-break and ideographic spaces are
+// data, so "station-042\u00a0" is not "station-042" (a CA that checks names
+// for uniqueness on their raw strings could issue both). There is
+// deliberately no Unicode normalisation either, so look-alike characters
+// (Cyrillic "С" and Latin "C") stay different.
+//
+// A value holding a control character (Unicode category Cc: NUL, tab, CR,
+// LF, NEL, …) reports false: such a name never matches anything, in any
+// condition, however the policy writes it.
 //
 // Lower-casing is strings.ToLower restricted to true case pairs: a rune is
 // lowered only if upper-casing the result gives it back. This keeps the
 // handful of compatibility characters that ToLower would merge into other
 // letters (KELVIN SIGN into "k", OHM SIGN into "ω", "İ" into "i") distinct.
 // Invalid UTF-8 bytes are kept as they are.
-func foldDNValue(s string) string {
+func foldDNValue(s string) (string, bool) {
 	if dnFolded(s) {
-		return s
+		return s, true
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -769,7 +851,10 @@ func foldDNValue(s string) string {
 			continue
 		}
 		i += size
-		if unicode.IsSpace(r) {
+		switch {
+		case unicode.IsControl(r):
+			return "", false
+		case r == ' ':
 			pendingSpace = b.Len() > 0
 			continue
 		}
@@ -779,23 +864,21 @@ func foldDNValue(s string) string {
 		}
 		b.WriteRune(foldDNRune(r))
 	}
-	return b.String()
+	return b.String(), true
 }
 
-// dnFolded reports whether s is ASCII and already folded, the common case,
-// so that foldDNValue need not allocate.
+// dnFolded reports whether s is ASCII without controls and already folded,
+// the common case, so that foldDNValue need not allocate.
 func dnFolded(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c >= utf8.RuneSelf, 'A' <= c && c <= 'Z':
+		case c >= utf8.RuneSelf, 'A' <= c && c <= 'Z', c < ' ', c == 0x7f:
 			return false
 		case c == ' ':
 			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
 				return false
 			}
-		case c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
-			return false
 		}
 	}
 	return true
@@ -856,10 +939,34 @@ func formatRDNs(rdns [][]dnAttr) string {
 	return b.String()
 }
 
+// writeDNDisplayValue writes v with \XX escapes (of its UTF-8 bytes) for
+// the characters that are not printable, and nothing else escaped: a value
+// for a placeholder or a log line, which then cannot break a header or a
+// line.
+func writeDNDisplayValue(b *strings.Builder, v string) {
+	for _, r := range v {
+		if r == ' ' || unicode.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		writeDNHexEscape(b, r)
+	}
+}
+
+// writeDNHexEscape writes r as \XX escapes of its UTF-8 bytes.
+func writeDNHexEscape(b *strings.Builder, r rune) {
+	const hexDigits = "0123456789ABCDEF"
+	var enc [utf8.UTFMax]byte
+	for _, c := range enc[:utf8.EncodeRune(enc[:], r)] {
+		b.WriteByte('\\')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&0xf])
+	}
+}
+
 // writeDNValue writes v escaped as RFC 4514 requires, plus \XX escapes for
 // non-printable characters.
 func writeDNValue(b *strings.Builder, v string) {
-	const hexDigits = "0123456789ABCDEF"
 	for i, r := range v {
 		switch {
 		case r == ',', r == '+', r == '"', r == '\\', r == '<', r == '>', r == ';',
@@ -870,12 +977,7 @@ func writeDNValue(b *strings.Builder, v string) {
 		case r == ' ' || unicode.IsPrint(r):
 			b.WriteRune(r)
 		default:
-			var enc [utf8.UTFMax]byte
-			for _, c := range enc[:utf8.EncodeRune(enc[:], r)] {
-				b.WriteByte('\\')
-				b.WriteByte(hexDigits[c>>4])
-				b.WriteByte(hexDigits[c&0xf])
-			}
+			writeDNHexEscape(b, r)
 		}
 	}
 }

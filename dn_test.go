@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/binary"
+	"errors"
 	"math/big"
 	"strings"
 	"sync"
@@ -185,18 +186,13 @@ var dnMatchCases = []struct {
 		},
 	},
 	{
-		name:  "NUL byte",
-		rdns:  dnSeq(dnRDN(dnATV(dnOIDCN, "nul\x00byte"))),
-		forms: []string{`CN=nul\00byte`, `/CN=nul\x00byte`, `CN="nul\00byte"`, "CN=nul\x00byte"},
-	},
-	{
 		name:  "unicode",
 		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "Zürich")), dnRDN(dnATV(dnOIDCN, "Météo"))),
 		forms: []string{`CN=M\C3\A9t\C3\A9o,O=Z\C3\BCrich`, `CN=Météo, O=Zürich`, `CN=MÉTÉO,O=ZÜRICH`, `/O=Z\xC3\xBCrich/CN=M\xc3\xa9t\xc3\xa9o`},
 	},
 	{
 		name:  "whitespace and case",
-		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "ACME")), dnRDN(dnATV(dnOIDCN, "  Station \t 042  "))),
+		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "ACME")), dnRDN(dnATV(dnOIDCN, "  Station   042  "))),
 		forms: []string{`CN=station 042,O=acme`, `CN=\ \ Station 042\ ,O=Acme`, `CN="  STATION   042", O=ACME`},
 	},
 	{
@@ -370,13 +366,13 @@ func TestParseDNMismatch(t *testing.T) {
 		{"different grouping, same sorted order", `ST=z,C=x+L=y`, `L=y+ST=z,C=x`},
 		{"different type", `CN=a`, `O=a`},
 		{"SN is surname", `SN=a`, `SERIALNUMBER=a`},
-		{"NUL inside", `CN=a\00b`, `CN=ab`},
-		{"NUL at end", `CN=a\00`, `CN=a`},
+		{"no-break space", "CN=a\u00a0b", `CN=a b`},
+		{"trailing no-break space", "CN=station-042\u00a0", `CN=station-042`},
+		{"ideographic space", "CN=\u3000station-042", `CN=station-042`},
 		{"internal space", `CN=a b`, `CN=ab`},
 		{"string vs OCTET STRING", `CN=a`, `CN=#040161`},
-		{"string spelling DER vs DER", `CN=\04\01a`, `CN=#040161`},
-		// Without length-prefixed values these two would encode identically.
-		{"value spelling key structure", `CN=c,CN=a\01\072.5.4.3sb`, `CN=b\01\072.5.4.3sc,CN=a`},
+		// A value cannot spell key structure: keys are length-prefixed, and
+		// counts and short lengths are control bytes, which no value holds.
 		{"string vs INTEGER", `1.2.3.4=42`, `1.2.3.4=#02012a`},
 		{"hex is not a string when quoted", `CN="#0c0161"`, `CN=#0c0161`},
 		{"escaped hash", `CN=\#0c0161`, `CN=a`},
@@ -592,6 +588,14 @@ func TestFormatDN(t *testing.T) {
 			continue
 		}
 		k, err := parseDN(got)
+		if _, derErr := dnKeyFromDER(der); errors.Is(derErr, errDNControl) {
+			// Shown, escaped, but a name with a control character has no
+			// key, and no text form names it.
+			if err == nil {
+				t.Errorf("parseDN(formatDN) %q accepted a name with a control character", got)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("parseDN(formatDN) %q: %v", got, err)
 		} else if k != dnMustKey(t, der) {
@@ -606,11 +610,10 @@ func TestFoldDNValue(t *testing.T) {
 		{"   ", ""},
 		{"already folded", "already folded"},
 		{"  Contoso   Weather  ", "contoso weather"},
-		{"\tA\n\r B\v", "a b"},
-		{"a\u00a0\u00a0b", "a b"},
+		{"a\u00a0\u00a0B", "a\u00a0\u00a0b"}, // no-break spaces are data
+		{"\u3000A", "\u3000a"},               // so are ideographic spaces
 		{"ÉCOLE Zürich", "école zürich"},
 		{"ΣΊΣΥΦΟΣ", "σίσυφοσ"},
-		{"a\x00B", "a\x00b"},
 		{"\xffA", "\xffa"},
 		{"\u0421", "\u0441"}, // Cyrillic stays Cyrillic
 		{"\u212A", "\u212A"}, // KELVIN SIGN does not become "k"
@@ -621,8 +624,14 @@ func TestFoldDNValue(t *testing.T) {
 		{"\u01c5", "\u01c5"}, // title-case digraph has no case pair
 	}
 	for _, tc := range tests {
-		if got := foldDNValue(tc.in); got != tc.want {
-			t.Errorf("foldDNValue(%q) = %q, want %q", tc.in, got, tc.want)
+		if got, ok := foldDNValue(tc.in); !ok || got != tc.want {
+			t.Errorf("foldDNValue(%q) = %q, %v; want %q, true", tc.in, got, ok, tc.want)
+		}
+	}
+	// Control characters: the value never matches.
+	for _, in := range []string{"a\x00b", "station-042\x00", "\tA", "a\nb", "station-042\r\n", "\v\fstation-042", "station-042\u0085", "a\x7fb", "a\u009bb"} {
+		if got, ok := foldDNValue(in); ok {
+			t.Errorf("foldDNValue(%q) = %q, true; want false (a control character)", in, got)
 		}
 	}
 	if n := testing.AllocsPerRun(100, func() { foldDNValue("station-042.contoso weather") }); n != 0 {
@@ -678,6 +687,16 @@ func FuzzDNKeyFromDER(f *testing.F) {
 	f.Fuzz(func(t *testing.T, der []byte) {
 		k, err := dnKeyFromDER(der)
 		s := formatDN(der)
+		if errors.Is(err, errDNControl) {
+			// It parses, so it is shown, but it has no key.
+			if k != "" || s == "" {
+				t.Fatalf("dnKeyFromDER(%x) = %q, formatDN %q for a name with a control character", der, k, s)
+			}
+			if _, err := parseDN(s); err == nil {
+				t.Fatalf("parseDN(formatDN(%x)) = parseDN(%q) accepted a name with a control character", der, s)
+			}
+			return
+		}
 		if err != nil {
 			if k != "" || s != "" {
 				t.Fatalf("dnKeyFromDER(%x) returned a key or a string with error %v", der, err)

@@ -8,7 +8,6 @@ import (
 	"crypto/sha1" //nolint:gosec // SHA-1 thumbprints are an identifier format (Windows, Azure), not a security primitive here
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/hex"
 	"net/netip"
 	"strings"
@@ -96,8 +95,6 @@ type contentFacts struct {
 	shared    atomic.Bool // put in sharedFacts once
 }
 
-var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
-
 // deriveFacts derives the facts of cert, whose SHA-256 is digest.
 func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
 	f := &contentFacts{
@@ -110,13 +107,10 @@ func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
 		validity:  windowOf(cert.NotBefore, cert.NotAfter),
 		isCA:      cert.BasicConstraintsValid && cert.IsCA,
 	}
-	f.subject, f.subjectString = dnKeyAndText(cert.RawSubject)
-	f.issuer, f.issuerString = dnKeyAndText(cert.RawIssuer)
-	for _, atv := range cert.Subject.Names {
-		if v, ok := atv.Value.(string); ok && atv.Type.Equal(oidCommonName) {
-			f.commonNames = append(f.commonNames, foldDNValue(v))
-		}
-	}
+	subject := nameFactsOf(cert.RawSubject)
+	f.subject, f.subjectString, f.commonNames = subject.key, subject.text, subject.commonNames
+	issuer := nameFactsOf(cert.RawIssuer)
+	f.issuer, f.issuerString = issuer.key, issuer.text
 	for _, n := range cert.DNSNames {
 		f.dnsNames = append(f.dnsNames, normalizeDNSName(n))
 	}
@@ -138,7 +132,7 @@ func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
 	f.thumbprintSHA256Hex = hex.EncodeToString(f.sha256[:])
 	f.subjectText = f.subjectString
 	f.issuerText = f.issuerString
-	f.commonNameText = cert.Subject.CommonName // the last CN, if several, as crypto/x509 keeps it
+	f.commonNameText = subject.lastCN
 	f.serialText = f.serial
 	f.notAfterText = cert.NotAfter.UTC().Format(time.RFC3339)
 	return f

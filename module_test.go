@@ -6,6 +6,8 @@ package clientcertificate
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"net/http"
@@ -301,4 +303,53 @@ func BenchmarkHandlerBaseline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A common name that holds control characters can be allowed only by a
+// pin; its placeholders and user id are then escaped (\XX for what is not
+// printable), so they cannot break a header or a log line, and come from
+// the same DER decoding as the subject (a BMPString's trailing NUL is kept).
+func TestCommonNamePlaceholdersAreEscaped(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		subject pkix.Name
+		raw     []byte
+		want    string
+	}{
+		{"CR LF", pkix.Name{CommonName: "station-042\r\n"}, nil, `station-042\0D\0A`},
+		{"NEL", pkix.Name{CommonName: "station-042\u0085"}, nil, `station-042\C2\85`},
+		{"BMPString with a trailing NUL", pkix.Name{}, bmpCommonName(t, "station-042\x00"), `station-042\00`},
+		{"no-break space (invisible: escaped too)", pkix.Name{CommonName: "station\u00a0042"}, nil, `station\C2\A0042`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			leaf, err := testpki.SelfSigned(testpki.Options{Subject: c.subject, RawSubject: c.raw})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &Handler{Policy: *compiled(t, Policy{Conditions: Conditions{Thumbprint: []string{sha1Hex(leaf.Cert)}}}, nil)}
+			r, repl := newRequest(state(leaf, false, nil))
+			if err := h.ServeHTTP(httptest.NewRecorder(), r, &nextRecorder{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, key := range []string{placeholderPrefix + "common_name", "http.auth.user.id"} {
+				if got, _ := repl.GetString(key); got != c.want {
+					t.Errorf("%s = %q, want %q", key, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// bmpCommonName is the DER of a Name with one CN as a BMPString.
+func bmpCommonName(t *testing.T, cn string) []byte {
+	t.Helper()
+	var ucs2 []byte
+	for _, r := range cn {
+		ucs2 = append(ucs2, byte(r>>8), byte(r))
+	}
+	der, err := asn1.Marshal(pkix.RDNSequence{{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: asn1.RawValue{Tag: asn1.TagBMPString, Bytes: ucs2}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }

@@ -167,7 +167,28 @@ func (p *Policy) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("trust_pool provided no certificate pool")
 		}
 	}
-	return p.compile()
+	if err := p.compile(); err != nil {
+		return err
+	}
+	if w := p.emptyPolicyWarning(); w != "" {
+		ctx.Logger().Warn(w)
+	}
+	return nil
+}
+
+// emptyPolicyWarning is what Provision says about a policy without any
+// condition nor trust_pool, or "". Such a policy is legal, as in NGINX
+// (ssl_verify_client on) and Envoy: it allows any certificate whose chain
+// the TLS layer verified. But what that is depends on the site's
+// client_auth, which is easy to get wrong, so it is said out loud. With a
+// trust_pool, "any certificate from this pool" is plainly meant.
+func (p *Policy) emptyPolicyWarning() string {
+	if !p.top.empty() || len(p.identities) > 0 || p.pool != nil {
+		return ""
+	}
+	return "client_certificate policy without conditions: it allows any certificate whose chain the TLS layer verified " +
+		"(client_auth verify_if_given or require_and_verify with a trust_pool) and denies every request under client_auth mode request or require; " +
+		"add a trust_pool to allow any certificate from it, or a condition (e.g. issuer) to narrow it"
 }
 
 // compile parses every value of the policy. It is separate from Provision

@@ -91,3 +91,28 @@ func TestCompileErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+// A policy without conditions allows any TLS-verified certificate, and
+// Provision says so unless a trust_pool makes the intent plain.
+func TestEmptyPolicy(t *testing.T) {
+	s := pki(t)
+	empty := compiled(t, Policy{}, nil)
+	if w := empty.emptyPolicyWarning(); !strings.Contains(w, "without conditions") || !strings.Contains(w, "any certificate whose chain the TLS layer verified") {
+		t.Errorf("warning %q", w)
+	}
+	for _, p := range []*Policy{
+		compiled(t, Policy{}, testpki.Pool(s.Root)),
+		compiled(t, Policy{Conditions: Conditions{CommonName: []string{"x"}}}, nil),
+		compiled(t, Policy{Identities: []Identity{{Conditions: Conditions{CommonName: []string{"x"}}}}}, nil),
+	} {
+		if w := p.emptyPolicyWarning(); w != "" {
+			t.Errorf("warning for a policy that says what it allows: %q", w)
+		}
+	}
+	if d := empty.Evaluate(state(s.Good, true, s.Root)); !d.Allowed {
+		t.Errorf("TLS-verified certificate denied: %s", d.Reason)
+	}
+	if d := empty.Evaluate(state(s.Good, false, nil)); d.Allowed || d.Reason != ReasonUnverified {
+		t.Errorf("unverified certificate: allowed=%v reason=%q, want unverified", d.Allowed, d.Reason)
+	}
+}

@@ -157,13 +157,17 @@ func parseSerial(value string) (string, error) {
 	return s, nil
 }
 
-// parseCommonName accepts any non-empty common name and folds it as DN
-// values are folded.
+// parseCommonName accepts any non-empty common name without control
+// characters and folds it as DN values are folded.
 func parseCommonName(value string) (string, error) {
-	if strings.TrimSpace(value) == "" {
+	folded, ok := foldDNValue(value)
+	switch {
+	case !ok:
+		return "", fmt.Errorf("holds a control character (such as tab, CR or LF): common names holding control characters never match; want the CN of the client certificate, e.g. station-042")
+	case folded == "":
 		return "", fmt.Errorf("empty common name: want the CN of the client certificate, e.g. station-042")
 	}
-	return foldDNValue(value), nil
+	return folded, nil
 }
 
 // parseIPPrefix accepts an IP address or a CIDR range.
@@ -188,7 +192,8 @@ func parseIPPrefix(value string) (netip.Prefix, error) {
 }
 
 // dnsPattern is a SAN DNS name condition: an exact name, or "*.suffix",
-// which matches exactly one label in front of suffix.
+// which matches exactly one label of letters, digits and hyphens in front of
+// suffix.
 type dnsPattern struct {
 	name     string // exact, lower-case, no trailing dot
 	wildcard bool   // name is then ".suffix"
@@ -230,7 +235,23 @@ func (p dnsPattern) match(san string) bool {
 		return true
 	}
 	label, rest, ok := strings.Cut(san, ".")
-	return ok && label != "" && label != "*" && "."+rest == p.name
+	return ok && isHostLabel(label) && "."+rest == p.name
+}
+
+// isHostLabel reports whether s is one DNS label of letters, digits and
+// hyphens (the SAN is already lower-cased): what a leading "*." may stand
+// for. Anything else (a NUL, a space, an underscore, "*") is not a host
+// name a wildcard should cover.
+func isHostLabel(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // normalizeDNSName puts a certificate SAN in the form dnsPattern compares.
@@ -266,7 +287,8 @@ func isASCII(s string) bool {
 }
 
 // uriPattern is a SAN URI condition: an exact URI, or one ending in "/*",
-// which matches any path below it (SPIFFE IDs of a whole namespace).
+// which matches any path of plain segments below it (SPIFFE IDs of a whole
+// namespace; see match).
 type uriPattern struct {
 	uri    string
 	prefix bool // uri then ends in "/"
@@ -292,26 +314,42 @@ func parseURIPattern(value string) (uriPattern, error) {
 	return uriPattern{uri: norm, prefix: prefix}, nil
 }
 
+// match compares against a certificate URI SAN as crypto/x509 parsed it
+// and url.URL.String prints it. A prefix pattern matches only what follows
+// SPIFFE's rules for the rest of the path: one or more non-empty segments
+// of unreserved characters (RFC 3986: letters, digits, "-", ".", "_", "~"),
+// none of them "." or "..". Percent-encoding, a query or a fragment never
+// match a prefix, so "ns/prod/*" can be stretched neither by
+// "ns/prod/..%2fadmin" nor by "ns/prod/x?y".
 func (p uriPattern) match(san string) bool {
-	if p.prefix {
-		return len(san) > len(p.uri) && strings.HasPrefix(san, p.uri) && !hasDotSegment(san[len(p.uri):])
+	if !p.prefix {
+		return san == p.uri
 	}
-	return san == p.uri
+	rest, ok := strings.CutPrefix(san, p.uri)
+	return ok && isSegmentPath(rest)
 }
 
-// hasDotSegment reports whether a path has a "." or ".." segment (also
-// percent-encoded), which would let "ns/prod/../admin" pass for a name
-// below "ns/prod/". SPIFFE IDs never contain them.
-func hasDotSegment(path string) bool {
-	for path != "" {
-		seg, rest, _ := strings.Cut(path, "/")
-		switch {
-		case seg == "." || seg == "..",
-			strings.EqualFold(seg, "%2e"), strings.EqualFold(seg, "%2e%2e"),
-			strings.EqualFold(seg, ".%2e"), strings.EqualFold(seg, "%2e."):
+// isSegmentPath reports whether s is one or more "/"-separated non-empty
+// segments of unreserved characters, none of them "." or "..".
+func isSegmentPath(s string) bool {
+	for {
+		seg, rest, more := strings.Cut(s, "/")
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			if !isUnreserved(seg[i]) {
+				return false
+			}
+		}
+		if !more {
 			return true
 		}
-		path = rest
+		s = rest
 	}
-	return false
+}
+
+// isUnreserved reports whether c is an unreserved character of RFC 3986.
+func isUnreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }

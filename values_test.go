@@ -314,9 +314,20 @@ func TestParseCommonName(t *testing.T) {
 			t.Errorf("parseCommonName(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", " ", "\t\n"} {
+	for _, in := range []string{"", " ", "   "} {
 		_, err := parseCommonName(in)
 		vtWantErr(t, "parseCommonName", in, err, "empty common name", "CN of the client certificate")
+	}
+	// A CN holding a control character never matches, so naming one is a
+	// mistake; other spaces than U+0020 are data, not folded away.
+	for _, in := range []string{"\t\n", "station-042\r\n", "station-042\x00", "\v\fstation-042", "station-042\u0085"} {
+		_, err := parseCommonName(in)
+		vtWantErr(t, "parseCommonName", in, err, "control character", "never match")
+	}
+	for in, want := range map[string]string{"station-042\u00a0": "station-042\u00a0", "\u3000station-042": "\u3000station-042"} {
+		if got, err := parseCommonName(in); err != nil || got != want {
+			t.Errorf("parseCommonName(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
 }
 
@@ -518,6 +529,16 @@ func TestDNSPatternMatch(t *testing.T) {
 		{"*.example.com", "a.", false},
 		{"*.com", "example.com", true},
 		{"*.com", "a.example.com", false},
+
+		// The label a wildcard stands for holds letters, digits and
+		// hyphens only.
+		{"*.example.com", "a-1.example.com", true},
+		{"*.example.com", "a\x00.example.com", false},
+		{"*.example.com", "a\x00b.example.com", false},
+		{"*.example.com", "a b.example.com", false},
+		{"*.example.com", "_a.example.com", false},
+		{"*.example.com", "\u00e9.example.com", false},
+		{"*.example.com", "a/b.example.com", false},
 	}
 	for _, tc := range tests {
 		p, err := parseDNSPattern(tc.pattern)
@@ -682,16 +703,47 @@ func TestURIPatternMatch(t *testing.T) {
 		{"spiffe://td/ns/prod/", "spiffe://td/ns/prod/x", false},
 		{"spiffe://td/ns/*/sa", "spiffe://td/ns/prod/sa", false},
 		{"spiffe://td/ns/*/sa", "spiffe://td/ns/*/sa", true},
+
+		// A prefix takes plain segments only (SPIFFE's rules): no dot
+		// segments, percent-encoding, empty segments, query or fragment.
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/sa-1_x.y~z/API", true},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/../admin", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/./admin", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/..%2fadmin", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/..%2Fadmin", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/%2e%2e%2fadmin", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/..%5cadmin", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod//admin", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/x/", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/x?q=1", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/x#frag", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/%00", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/a%20b", false},
+		{"spiffe://td/ns/prod/*", "spiffe://td/ns/prod/x;y", false},
 	}
 	for _, tc := range tests {
 		p, err := parseURIPattern(tc.pattern)
 		if err != nil {
 			t.Fatalf("parseURIPattern(%q): %v", tc.pattern, err)
 		}
-		if got := p.match(tc.san); got != tc.want {
+		if got := p.match(certificateURI(t, tc.san)); got != tc.want {
 			t.Errorf("pattern %q match SAN %q = %v, want %v", tc.pattern, tc.san, got, tc.want)
 		}
 	}
+}
+
+// certificateURI is what a URI SAN becomes in a certificate's facts:
+// crypto/x509 parses it with url.Parse, and facts keep its String().
+func certificateURI(t *testing.T, san string) string {
+	t.Helper()
+	if san == "" {
+		return ""
+	}
+	u, err := url.Parse(san)
+	if err != nil {
+		t.Fatalf("url.Parse(%q): %v", san, err)
+	}
+	return u.String()
 }
 
 // TestValuesRegressions pins bugs found by review and fuzzing.
