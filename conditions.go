@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -120,15 +121,17 @@ var conditionTable = []*condition{
 			return []string{base64.StdEncoding.EncodeToString(f.spki[:])}
 		}),
 	defineCondition("subject", vouchedByChain, func(c *Conditions) *[]string { return &c.Subject },
-		parseDN,
-		func(want []dnKey) holdsFunc {
-			return func(f *contentFacts, _ []caDigest) bool { return containsDN(want, f.subject) }
+		parseDNKeys,
+		func(want [][]dnKey) holdsFunc {
+			keys := slices.Concat(want...) // every name each value denotes
+			return func(f *contentFacts, _ []caDigest) bool { return containsDN(keys, f.subject) }
 		},
 		func(f *contentFacts, _ []caDigest) []string { return []string{f.subjectString} }),
 	defineCondition("issuer", vouchedByChain, func(c *Conditions) *[]string { return &c.Issuer },
-		parseDN,
-		func(want []dnKey) holdsFunc {
-			return func(f *contentFacts, _ []caDigest) bool { return containsDN(want, f.issuer) }
+		parseDNKeys,
+		func(want [][]dnKey) holdsFunc {
+			keys := slices.Concat(want...) // every name each value denotes
+			return func(f *contentFacts, _ []caDigest) bool { return containsDN(keys, f.issuer) }
 		},
 		func(f *contentFacts, _ []caDigest) []string { return []string{f.issuerString} }),
 	defineCondition("common_name", vouchedByChain, func(c *Conditions) *[]string { return &c.CommonName },

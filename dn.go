@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,6 +59,7 @@ const (
 const (
 	dnTagVisibleString   = 26
 	dnTagUniversalString = 28
+	dnTagBMPString       = 30
 )
 
 // dnAttr is one attribute of a parsed name.
@@ -68,6 +68,9 @@ type dnAttr struct {
 	isString bool   // value is a decoded character string (not yet folded)
 	value    string // decoded string if isString, else the value's DER
 	der      []byte // value's DER when parsed from DER; used by formatDN
+	// alts are other values a text form's value can stand for, when the
+	// form cannot tell them apart (see slashReadings, addDotnetReadings).
+	alts []string
 }
 
 // dnAttrTypes maps upper-cased attribute short names, as printed by OpenSSL,
@@ -120,6 +123,106 @@ var dnAttrTypes = map[string]string{
 	"JURISDICTIONCOUNTRYNAME":         "1.3.6.1.4.1.311.60.2.1.3",
 }
 
+// dotnetAttrTypes are the other names .NET prints for OIDs it knows
+// (upper-cased here; OidLookup.cs, s_oidToFriendlyName, in dotnet/runtime),
+// so that any name .NET prints parses: the TPM attributes of endorsement key
+// certificates, I (initials), Phone, POBox, X21Address, and names of
+// algorithm OIDs, which no real name uses as an attribute type. Names .NET
+// also gives to another, legacy OID (DH, DSA, md2RSA, md4RSA, md5RSA,
+// sha1DSA, sha1RSA) are left out: they cannot say which OID they stand for.
+var dotnetAttrTypes = map[string]string{
+	"3DES":                "1.2.840.113549.3.7",
+	"AES128":              "2.16.840.1.101.3.4.1.2",
+	"AES128WRAP":          "2.16.840.1.101.3.4.1.5",
+	"AES192":              "2.16.840.1.101.3.4.1.22",
+	"AES192WRAP":          "2.16.840.1.101.3.4.1.25",
+	"AES256":              "2.16.840.1.101.3.4.1.42",
+	"AES256WRAP":          "2.16.840.1.101.3.4.1.45",
+	"BRAINPOOLP160R1":     "1.3.36.3.3.2.8.1.1.1",
+	"BRAINPOOLP160T1":     "1.3.36.3.3.2.8.1.1.2",
+	"BRAINPOOLP192R1":     "1.3.36.3.3.2.8.1.1.3",
+	"BRAINPOOLP192T1":     "1.3.36.3.3.2.8.1.1.4",
+	"BRAINPOOLP224R1":     "1.3.36.3.3.2.8.1.1.5",
+	"BRAINPOOLP224T1":     "1.3.36.3.3.2.8.1.1.6",
+	"BRAINPOOLP256R1":     "1.3.36.3.3.2.8.1.1.7",
+	"BRAINPOOLP256T1":     "1.3.36.3.3.2.8.1.1.8",
+	"BRAINPOOLP320R1":     "1.3.36.3.3.2.8.1.1.9",
+	"BRAINPOOLP320T1":     "1.3.36.3.3.2.8.1.1.10",
+	"BRAINPOOLP384R1":     "1.3.36.3.3.2.8.1.1.11",
+	"BRAINPOOLP384T1":     "1.3.36.3.3.2.8.1.1.12",
+	"BRAINPOOLP512R1":     "1.3.36.3.3.2.8.1.1.13",
+	"BRAINPOOLP512T1":     "1.3.36.3.3.2.8.1.1.14",
+	"CMS3DESWRAP":         "1.2.840.113549.1.9.16.3.6",
+	"CMSRC2WRAP":          "1.2.840.113549.1.9.16.3.7",
+	"CPS":                 "1.3.6.1.5.5.7.2.1",
+	"DES":                 "1.3.14.3.2.7",
+	"DSASHA1":             "1.3.14.3.2.27",
+	"EC192WAPI":           "1.2.156.11235.1.1.2.1",
+	"ECC":                 "1.2.840.10045.2.1",
+	"ECDH_P256":           "1.2.840.10045.3.1.7",
+	"ECDH_P384":           "1.3.132.0.34",
+	"ECDH_P521":           "1.3.132.0.35",
+	"ECDH_STD_SHA1_KDF":   "1.3.133.16.840.63.0.2",
+	"ECDH_STD_SHA256_KDF": "1.3.132.1.11.1",
+	"ECDH_STD_SHA384_KDF": "1.3.132.1.11.2",
+	"ECDSA_P256":          "1.2.840.10045.3.1.7",
+	"ECDSA_P384":          "1.3.132.0.34",
+	"ECDSA_P521":          "1.3.132.0.35",
+	"ESDH":                "1.2.840.113549.1.9.16.3.5",
+	"I":                   "2.5.4.43",
+	"MD2":                 "1.2.840.113549.2.2",
+	"MD4":                 "1.2.840.113549.2.4",
+	"MD5":                 "1.2.840.113549.2.5",
+	"MGF1":                "1.2.840.113549.1.1.8",
+	"MOSAICKMANDUPDSIG":   "2.16.840.1.101.2.1.1.20",
+	"MOSAICUPDATEDSIG":    "2.16.840.1.101.2.1.1.19",
+	"NISTP192":            "1.2.840.10045.3.1.1",
+	"NISTP224":            "1.3.132.0.33",
+	"NISTP256":            "1.2.840.10045.3.1.7",
+	"NISTP384":            "1.3.132.0.34",
+	"NISTP521":            "1.3.132.0.35",
+	"NO_SIGN":             "1.3.6.1.5.5.7.6.2",
+	"PHONE":               "2.5.4.20",
+	"POBOX":               "2.5.4.18",
+	"RC2":                 "1.2.840.113549.3.2",
+	"RC4":                 "1.2.840.113549.3.4",
+	"RSA":                 "1.2.840.113549.1.1.1",
+	"RSAES_OAEP":          "1.2.840.113549.1.1.7",
+	"RSASSA-PSS":          "1.2.840.113549.1.1.10",
+	"SECP160K1":           "1.3.132.0.9",
+	"SECP160R1":           "1.3.132.0.8",
+	"SECP160R2":           "1.3.132.0.30",
+	"SECP192K1":           "1.3.132.0.31",
+	"SECP224K1":           "1.3.132.0.32",
+	"SECP256K1":           "1.3.132.0.10",
+	"SECP256R1":           "1.2.840.10045.3.1.7",
+	"SECP384R1":           "1.3.132.0.34",
+	"SECP521R1":           "1.3.132.0.35",
+	"SHA1":                "1.3.14.3.2.26",
+	"SHA1ECDSA":           "1.2.840.10045.4.1",
+	"SHA256":              "2.16.840.1.101.3.4.2.1",
+	"SHA256ECDSA":         "1.2.840.10045.4.3.2",
+	"SHA256RSA":           "1.2.840.113549.1.1.11",
+	"SHA384":              "2.16.840.1.101.3.4.2.2",
+	"SHA384ECDSA":         "1.2.840.10045.4.3.3",
+	"SHA384RSA":           "1.2.840.113549.1.1.12",
+	"SHA512":              "2.16.840.1.101.3.4.2.3",
+	"SHA512ECDSA":         "1.2.840.10045.4.3.4",
+	"SHA512RSA":           "1.2.840.113549.1.1.13",
+	"SPECIFIEDECDSA":      "1.2.840.10045.4.3",
+	"TPMMANUFACTURER":     "2.23.133.2.1",
+	"TPMMODEL":            "2.23.133.2.2",
+	"TPMVERSION":          "2.23.133.2.3",
+	"WTLS9":               "2.23.43.1.4.9",
+	"X21ADDRESS":          "2.5.4.24",
+	"X962P192V2":          "1.2.840.10045.3.1.2",
+	"X962P192V3":          "1.2.840.10045.3.1.3",
+	"X962P239V1":          "1.2.840.10045.3.1.4",
+	"X962P239V2":          "1.2.840.10045.3.1.5",
+	"X962P239V3":          "1.2.840.10045.3.1.6",
+	"X962P256V1":          "1.2.840.10045.3.1.7",
+}
+
 // dnAttrDisplayNames are the names formatDN prints: Go's for the attributes
 // Go knows (so logs look like pkix.Name.String), OpenSSL's for the rest.
 // Every one of them is accepted by parseDN.
@@ -150,378 +253,6 @@ var dnAttrDisplayNames = map[string]string{
 	"1.3.6.1.4.1.311.60.2.1.1":   "jurisdictionL",
 	"1.3.6.1.4.1.311.60.2.1.2":   "jurisdictionST",
 	"1.3.6.1.4.1.311.60.2.1.3":   "jurisdictionC",
-}
-
-// parseDN parses a DN written in any accepted text form and returns its
-// canonical key. Accepted forms:
-//
-//   - RFC 4514/2253, as printed by Go, "openssl -nameopt RFC2253" and .NET:
-//     least significant RDN first ("CN=x,O=y,C=US"). "," or ";" separates
-//     RDNs and "+" joins a multi-valued RDN; spaces may surround separators
-//     and "="; values may use backslash escapes (\, \+ \" \\ \XX and
-//     OpenSSL's \xXX), be "#hex" DER, or be double-quoted as .NET prints them
-//     ("" inside quotes is one quote).
-//
-//   - OpenSSL's slash form, most significant RDN first ("/C=US/O=y/CN=x"),
-//     recognised by its leading "/". "/" separates RDNs, so a literal "/" is
-//     written \/.
-//
-//   - OpenSSL's default "oneline" form, most significant RDN first
-//     ("C = US, O = y, CN = x"), recognised by " = " around every "=":
-//     RFC 4514 and .NET never put spaces there, OpenSSL always does.
-//
-// Attribute types are case-insensitive short names or dotted OIDs, with an
-// optional "OID." prefix.
-func parseDN(s string) (dnKey, error) {
-	if len(s) > maxDNTextLen {
-		return "", fmt.Errorf("distinguished name is too long (%d bytes, limit %d)", len(s), maxDNTextLen)
-	}
-	p := dnParser{s: s}
-	p.skipSpace()
-	if p.pos == len(s) {
-		return "", errors.New("empty distinguished name: expected e.g. CN=name,O=org,C=US")
-	}
-	if s[p.pos] == '/' {
-		p.slash = true
-		p.pos++
-	}
-	rdns, err := p.parse()
-	if err != nil {
-		return "", err
-	}
-	oneline := p.spacedEquals == p.nattrs
-	if !p.slash && !oneline {
-		// RFC 4514 writes the most significant RDN last; keys use ASN.1 order.
-		slices.Reverse(rdns)
-	}
-	key, ok := encodeDNKey(rdns)
-	if !ok {
-		return "", errDNControl
-	}
-	return key, nil
-}
-
-// errDNControl reports a name holding a control character, which never
-// matches (see foldDNValue).
-var errDNControl = errors.New("a value holds a control character (such as NUL, tab, CR or LF): names holding control characters never match anything")
-
-// dnParser is a single-pass scanner over a text DN.
-type dnParser struct {
-	s      string
-	pos    int
-	slash  bool // OpenSSL slash form: "/" separates RDNs, "," and ";" are literal
-	nattrs int
-	// spacedEquals counts attributes written "TYPE = VALUE", as only
-	// OpenSSL's oneline form (most significant RDN first) writes them.
-	spacedEquals int
-}
-
-// isRDNSep reports whether c separates RDNs in the current form.
-func (p *dnParser) isRDNSep(c byte) bool {
-	if p.slash {
-		return c == '/'
-	}
-	return c == ',' || c == ';'
-}
-
-// isSep reports whether c ends an attribute (RDN separator or "+").
-func (p *dnParser) isSep(c byte) bool { return c == '+' || p.isRDNSep(c) }
-
-func (p *dnParser) sepNames() string {
-	if p.slash {
-		return `"/" or "+"`
-	}
-	return `",", ";" or "+"`
-}
-
-func (p *dnParser) skipSpace() {
-	for p.pos < len(p.s) && isDNSpace(p.s[p.pos]) {
-		p.pos++
-	}
-}
-
-func isDNSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func (p *dnParser) parse() ([][]dnAttr, error) {
-	var rdns [][]dnAttr
-	var rdn []dnAttr
-	prevSep := byte(0) // separator before the current attribute, 0 at the start
-	for {
-		attr, err := p.parseAttr(prevSep)
-		if err != nil {
-			return nil, err
-		}
-		rdn = append(rdn, attr)
-		if p.pos == len(p.s) {
-			return append(rdns, rdn), nil
-		}
-		// parseAttr stops only at a separator or the end.
-		prevSep = p.s[p.pos]
-		p.pos++
-		if prevSep != '+' {
-			rdns = append(rdns, rdn)
-			rdn = nil
-		}
-	}
-}
-
-// parseAttr parses TYPE=VALUE and leaves p.pos at the following separator
-// or at the end of input.
-func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
-	p.skipSpace()
-	start := p.pos
-	if p.pos == len(p.s) || p.isSep(p.s[p.pos]) {
-		switch {
-		case prevSep == '+':
-			return dnAttr{}, fmt.Errorf(`empty attribute after "+" at offset %d: "+" must join two TYPE=VALUE attributes`, start)
-		case prevSep == 0:
-			return dnAttr{}, fmt.Errorf("empty RDN at offset %d: the name must start with TYPE=VALUE", start)
-		default:
-			return dnAttr{}, fmt.Errorf("empty RDN at offset %d: two separators in a row or a trailing separator", start)
-		}
-	}
-
-	p.nattrs++
-	if p.nattrs > maxDNAttributes {
-		return dnAttr{}, fmt.Errorf("too many attributes (limit %d)", maxDNAttributes)
-	}
-
-	for p.pos < len(p.s) && p.s[p.pos] != '=' && !p.isSep(p.s[p.pos]) {
-		p.pos++
-	}
-	typ := strings.TrimSpace(p.s[start:p.pos])
-	if p.pos == len(p.s) || p.s[p.pos] != '=' {
-		return dnAttr{}, fmt.Errorf(`missing "=" after %q at offset %d: each attribute must be written TYPE=VALUE`, dnShort(typ), start)
-	}
-	if typ == "" {
-		return dnAttr{}, fmt.Errorf(`empty attribute type before "=" at offset %d`, p.pos)
-	}
-	oid, err := dnAttrOID(typ)
-	if err != nil {
-		return dnAttr{}, err
-	}
-	if p.s[p.pos-1] == ' ' && p.pos+1 < len(p.s) && p.s[p.pos+1] == ' ' {
-		p.spacedEquals++
-	}
-	p.pos++ // '='
-	p.skipSpace()
-
-	if p.pos < len(p.s) && p.s[p.pos] == '#' {
-		at := p.pos
-		a, err := p.parseHexValue(oid)
-		if err != nil {
-			return dnAttr{}, err
-		}
-		return a, checkNoControl(a, typ, at)
-	}
-	valueStart := p.pos
-	var buf []byte
-	if p.pos < len(p.s) && p.s[p.pos] == '"' {
-		buf, err = p.parseQuotedValue()
-	} else {
-		buf, err = p.parsePlainValue()
-	}
-	if err != nil {
-		return dnAttr{}, err
-	}
-	if !utf8.Valid(buf) {
-		return dnAttr{}, fmt.Errorf(`value of %s at offset %d is not valid UTF-8 after unescaping (\XX escapes must spell UTF-8 bytes)`, dnShort(typ), valueStart)
-	}
-	a := dnAttr{oid: oid, isString: true, value: string(buf)}
-	return a, checkNoControl(a, typ, valueStart)
-}
-
-// checkNoControl rejects a string value holding a control character: such
-// a name never matches (see foldDNValue), so a policy naming it is a
-// mistake.
-func checkNoControl(a dnAttr, typ string, at int) error {
-	if !a.isString {
-		return nil
-	}
-	if i := strings.IndexFunc(a.value, unicode.IsControl); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(a.value[i:])
-		return fmt.Errorf("value of %s at offset %d holds the control character %U: names holding control characters (such as NUL, tab, CR or LF) never match anything", dnShort(typ), at, r)
-	}
-	return nil
-}
-
-// parsePlainValue reads an unquoted value up to the next separator.
-func (p *dnParser) parsePlainValue() ([]byte, error) {
-	var buf []byte
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
-		if p.isSep(c) {
-			break
-		}
-		if c == '\\' {
-			var err error
-			if buf, err = p.unescape(buf); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		buf = append(buf, c)
-		p.pos++
-	}
-	return buf, nil
-}
-
-// parseQuotedValue reads a double-quoted value (RFC 1779/2253 and .NET):
-// "" stands for one quote and backslash escapes are honoured.
-func (p *dnParser) parseQuotedValue() ([]byte, error) {
-	open := p.pos
-	p.pos++
-	buf := []byte{}
-	for {
-		if p.pos == len(p.s) {
-			return nil, fmt.Errorf(`unterminated quoted value starting at offset %d: add the closing '"' (write "" or \" for a literal quote)`, open)
-		}
-		c := p.s[p.pos]
-		switch {
-		case c == '"' && p.pos+1 < len(p.s) && p.s[p.pos+1] == '"':
-			buf = append(buf, '"')
-			p.pos += 2
-		case c == '"':
-			p.pos++
-			p.skipSpace()
-			if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
-				return nil, fmt.Errorf("unexpected %q at offset %d after the closing quote of the value starting at offset %d: expected %s or the end of the name", p.charAt(), p.pos, open, p.sepNames())
-			}
-			return buf, nil
-		case c == '\\':
-			var err error
-			if buf, err = p.unescape(buf); err != nil {
-				return nil, err
-			}
-		default:
-			buf = append(buf, c)
-			p.pos++
-		}
-	}
-}
-
-// unescape decodes the backslash escape at p.pos and appends it to buf.
-// "\XX" (or OpenSSL's "\xXX") is a hex byte; a backslash before any other
-// ASCII punctuation or a space is that character. Anything else is rejected
-// rather than guessed.
-func (p *dnParser) unescape(buf []byte) ([]byte, error) {
-	at := p.pos
-	p.pos++
-	if p.pos == len(p.s) {
-		return nil, fmt.Errorf(`trailing backslash at offset %d: write \\ for a literal backslash`, at)
-	}
-	c := p.s[p.pos]
-	if c == 'x' && p.pos+2 < len(p.s) && isHexDigit(p.s[p.pos+1]) && isHexDigit(p.s[p.pos+2]) {
-		// OpenSSL's slash form (X509_NAME_oneline) prints bytes as \xXX.
-		p.pos++
-		c = p.s[p.pos]
-	}
-	if isHexDigit(c) {
-		if p.pos+1 < len(p.s) && isHexDigit(p.s[p.pos+1]) {
-			buf = append(buf, dnUnhex(c)<<4|dnUnhex(p.s[p.pos+1]))
-			p.pos += 2
-			return buf, nil
-		}
-	} else if c >= ' ' && c <= '~' && !dnIsAlnum(c) {
-		p.pos++
-		return append(buf, c), nil
-	}
-	end := min(at+3, len(p.s))
-	return nil, fmt.Errorf(`invalid escape %q at offset %d: use \XX with two hex digits, or a backslash before a space or punctuation such as , + ; " \ < > = # /`, p.s[at:end], at)
-}
-
-// parseHexValue reads a "#hex" value: the DER encoding of the attribute
-// value (RFC 4514 section 2.4). String types become strings, so that
-// "CN=#0c03616263" and "CN=abc" are the same name.
-func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
-	at := p.pos
-	p.pos++ // '#'
-	start := p.pos
-	for p.pos < len(p.s) && isHexDigit(p.s[p.pos]) {
-		p.pos++
-	}
-	digits := p.s[start:p.pos]
-	p.skipSpace()
-	if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
-		return dnAttr{}, fmt.Errorf(`invalid character %q at offset %d in #hex value: after "#" only hex digits are allowed (write \# for a value starting with a literal "#")`, p.charAt(), p.pos)
-	}
-	if digits == "" {
-		return dnAttr{}, fmt.Errorf(`empty #hex value at offset %d (write \# for a literal "#")`, at)
-	}
-	if len(digits)%2 != 0 {
-		return dnAttr{}, fmt.Errorf("odd number of hex digits in #hex value at offset %d", at)
-	}
-	der, err := hex.DecodeString(digits)
-	if err != nil {
-		return dnAttr{}, fmt.Errorf("invalid #hex value at offset %d: %v", at, err)
-	}
-	input := cryptobyte.String(der)
-	v, ok := readDERValue(&input)
-	if !ok || !input.Empty() {
-		return dnAttr{}, fmt.Errorf("#hex value at offset %d is not a single DER-encoded ASN.1 value", at)
-	}
-	return dnAttrFromDER(oid, v), nil
-}
-
-// dnAttrOID resolves an attribute type written as a short name or a dotted
-// OID (optionally prefixed with "OID.") to its canonical dotted form.
-func dnAttrOID(typ string) (string, error) {
-	if len(typ) >= 4 && strings.EqualFold(typ[:4], "oid.") {
-		return dnParseOID(typ[4:], typ)
-	}
-	if typ[0] >= '0' && typ[0] <= '9' {
-		return dnParseOID(typ, typ)
-	}
-	if oid, ok := dnAttrTypes[strings.ToUpper(typ)]; ok {
-		return oid, nil
-	}
-	return "", fmt.Errorf("unknown attribute type %q: use a known name such as CN, O, OU, C, L, ST, DC, UID, emailAddress or a dotted OID", dnShort(typ))
-}
-
-// dnParseOID validates a dotted-decimal OID and returns it in the form
-// asn1.ObjectIdentifier.String prints, so that text and DER keys agree.
-// Only OIDs that encoding/asn1 (and so crypto/x509) can decode are accepted;
-// any other could never match a certificate.
-func dnParseOID(s, typ string) (string, error) {
-	bad := func(why string) (string, error) {
-		return "", fmt.Errorf("invalid OID %q in attribute type: %s (expected dotted decimal such as 2.5.4.3, optionally prefixed with OID.)", dnShort(typ), why)
-	}
-	arcs := strings.Split(s, ".")
-	var first, second uint64
-	for i, arc := range arcs {
-		if arc == "" {
-			return bad("empty arc")
-		}
-		for j := 0; j < len(arc); j++ {
-			if arc[j] < '0' || arc[j] > '9' {
-				return bad(fmt.Sprintf("arc %q is not a decimal number", dnShort(arc)))
-			}
-		}
-		if len(arc) > 1 && arc[0] == '0' {
-			return bad("arc with a leading zero")
-		}
-		v, err := strconv.ParseUint(arc, 10, 31)
-		if err != nil {
-			return bad(fmt.Sprintf("arc %s is too large", dnShort(arc)))
-		}
-		switch i {
-		case 0:
-			first = v
-		case 1:
-			second = v
-		}
-	}
-	switch {
-	case len(arcs) < 2:
-		return bad("an OID has at least two arcs")
-	case first > 2:
-		return bad("the first arc must be 0, 1 or 2")
-	case first < 2 && second > 39:
-		return bad("the second arc must be at most 39 when the first is 0 or 1")
-	case second > math.MaxInt32-80:
-		return bad(fmt.Sprintf("arc %d is too large", second))
-	}
-	return s, nil
 }
 
 // dnKeyFromDER returns the canonical key of a DER-encoded X.501 Name
@@ -982,40 +713,6 @@ func writeDNValue(b *strings.Builder, v string) {
 	}
 }
 
-// charAt returns the character at p.pos, for error messages.
-func (p *dnParser) charAt() string {
-	_, size := utf8.DecodeRuneInString(p.s[p.pos:])
-	return p.s[p.pos : p.pos+size]
-}
-
-// dnShort shortens s for an error message.
-func dnShort(s string) string {
-	const maxLen = 64
-	if len(s) <= maxLen {
-		return s
-	}
-	i := maxLen
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "..."
-}
-
 func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func dnUnhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	default:
-		return c - 'a' + 10
-	}
-}
-
-func dnIsAlnum(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

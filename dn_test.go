@@ -13,12 +13,17 @@ import (
 	"encoding/asn1"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/cryptobyte"
 )
 
 var (
@@ -182,7 +187,7 @@ var dnMatchCases = []struct {
 			`CN=\231 \22quoted\22 a\2Bb\3Dc\5Cd\3Ce\3E\3Bf\2Fg`,
 			`CN="#1 ""quoted"" a+b=c\\d<e>;f/g"`,
 			`CN="#1 \"quoted\" a+b=c\\d<e>;f/g"`,
-			`/CN=\#1 "quoted" a\+b=c\\d<e>;f\/g`,
+			`/CN=#1 "quoted" a\+b=c\d<e>;f\/g`, // openssl -nameopt compat: only / and + escaped
 		},
 	},
 	{
@@ -260,6 +265,32 @@ var dnMatchCases = []struct {
 	},
 }
 
+// parseDN is parseDNKeys for the names of these tests that have one
+// reading (no non-ASCII value).
+func parseDN(s string) (dnKey, error) {
+	keys, err := parseDNKeys(s)
+	if err != nil {
+		return "", err
+	}
+	if len(keys) != 1 {
+		return "", fmt.Errorf("%d readings, want 1", len(keys))
+	}
+	return keys[0], nil
+}
+
+// dnDenotes reports why s, parsed, does not denote the name whose key is
+// want (nil when it does).
+func dnDenotes(s string, want dnKey) error {
+	keys, err := parseDNKeys(s)
+	if err != nil {
+		return fmt.Errorf("parseDNKeys(%q): %v", s, err)
+	}
+	if !slices.Contains(keys, want) {
+		return fmt.Errorf("parseDNKeys(%q) = %q, want %q among them", s, keys, want)
+	}
+	return nil
+}
+
 func TestParseDNMatchesCertificate(t *testing.T) {
 	for _, tc := range dnMatchCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,13 +309,13 @@ func TestParseDNMatchesCertificate(t *testing.T) {
 				forms = append(forms, tc.rdns.String())
 			}
 			for _, form := range forms {
-				got, err := parseDN(form)
+				keys, err := parseDNKeys(form)
 				if err != nil {
-					t.Errorf("parseDN(%q): %v", form, err)
+					t.Errorf("parseDNKeys(%q): %v", form, err)
 					continue
 				}
-				if got != want {
-					t.Errorf("parseDN(%q) = %q, want %q (the certificate's key)", form, got, want)
+				if !slices.Contains(keys, want) {
+					t.Errorf("parseDNKeys(%q) = %q, want the certificate's key %q among them", form, keys, want)
 				}
 			}
 		})
@@ -332,11 +363,8 @@ func TestParseDNRDNSequenceRoundTrip(t *testing.T) {
 		der := dnMarshal(t, rdns)
 		want := dnMustKey(t, der)
 		for _, s := range []string{rdns.String(), formatDN(der)} {
-			got, err := parseDN(s)
-			if err != nil {
-				t.Errorf("parseDN(%q): %v", s, err)
-			} else if got != want {
-				t.Errorf("parseDN(%q) != dnKeyFromDER(%x)", s, der)
+			if err := dnDenotes(s, want); err != nil {
+				t.Errorf("%v (DER %x)", err, der)
 			}
 		}
 	}
@@ -348,7 +376,7 @@ func TestParseDNMismatch(t *testing.T) {
 		{"escaped comma CN vs separate CNs", `CN=Weather\, Inc,O=X`, `CN=Weather,CN=Inc,O=X`},
 		{"quoted comma vs separate attributes", `CN="Weather, OU=Inc", O=X`, `CN=Weather, OU=Inc, O=X`},
 		{"escaped plus vs multi-valued", `CN=a\+UID=b`, `CN=a+UID=b`},
-		{"escaped slash vs two RDNs", `/CN=a\/O=b`, `/CN=a/O=b`},
+		{"escaped slash vs two RDNs", `/CN=a\/b`, `/CN=a/O=b`},
 		{"RDN order swapped", `CN=a,O=b`, `O=b,CN=a`},
 		{"slash order swapped", `/C=US/O=X`, `/O=X/C=US`},
 		{"slash vs RFC order", `/C=US/O=X`, `C=US,O=X`},
@@ -380,16 +408,18 @@ func TestParseDNMismatch(t *testing.T) {
 		{"different OID", `1.2.3=a`, `1.2.30=a`},
 	}
 	for _, p := range pairs {
-		ka, err := parseDN(p.a)
+		ka, err := parseDNKeys(p.a)
 		if err != nil {
-			t.Fatalf("%s: parseDN(%q): %v", p.name, p.a, err)
+			t.Fatalf("%s: parseDNKeys(%q): %v", p.name, p.a, err)
 		}
-		kb, err := parseDN(p.b)
+		kb, err := parseDNKeys(p.b)
 		if err != nil {
-			t.Fatalf("%s: parseDN(%q): %v", p.name, p.b, err)
+			t.Fatalf("%s: parseDNKeys(%q): %v", p.name, p.b, err)
 		}
-		if ka == kb {
-			t.Errorf("%s: %q and %q have the same key", p.name, p.a, p.b)
+		for _, k := range ka {
+			if slices.Contains(kb, k) {
+				t.Errorf("%s: %q and %q denote a name in common", p.name, p.a, p.b)
+			}
 		}
 	}
 
@@ -431,7 +461,8 @@ func TestParseDNErrors(t *testing.T) {
 		{"CN=a, =b", "empty attribute type"},
 		{"FOO=bar", `unknown attribute type "FOO": use a known name such as CN, O, OU, C, L, ST, DC, UID, emailAddress or a dotted OID`},
 		{"Common Name=x", `unknown attribute type "Common Name"`},
-		{"subject=CN = x", `unknown attribute type "subject"`},
+		{"subject=CN = x", `starts with "subject=", which openssl prints before the name`},
+		{"issuer= C = US, CN = x", `starts with "issuer=", which openssl prints before the name`},
 		{"OID.=x", "invalid OID"},
 		{"OID.CN=x", "not a decimal number"},
 		{"1=x", "at least two arcs"},
@@ -447,13 +478,16 @@ func TestParseDNErrors(t *testing.T) {
 		{`CN="abc""`, "unterminated quoted value"},
 		{`CN="a"b`, "after the closing quote"},
 		{`CN="a" O=b`, "after the closing quote"},
-		{`CN=abc\`, "trailing backslash"},
-		{`CN="abc\`, "trailing backslash"},
-		{`CN=a\4`, "invalid escape"},
-		{`CN=a\4g`, "invalid escape"},
-		{`CN=a\zz`, `invalid escape "\\zz"`},
-		{`CN=a\x4`, "invalid escape"},
-		{`CN=a\é`, "invalid escape"},
+		// RFC 4514 escapes. (A single RDN whose escapes are not RFC 4514's
+		// reads as .NET prints it, where a backslash is itself; see
+		// TestParseDNDotnetBackslash. O=x after "," keeps these RFC 4514.)
+		{`O=x,CN=abc\`, "trailing backslash"},
+		{`O=x,CN="abc\`, "trailing backslash"},
+		{`CN=a\4,O=x`, "invalid escape"},
+		{`CN=a\4g,O=x`, "invalid escape"},
+		{`CN=a\zz,O=x`, `invalid escape "\\zz"`},
+		{`CN=a\x4,O=x`, "invalid escape"},
+		{`CN=a\é,O=x`, "invalid escape"},
 		{`CN=#`, "empty #hex value"},
 		{`CN=# ,O=x`, "empty #hex value"},
 		{`CN=#abc`, "odd number of hex digits"},
@@ -473,10 +507,18 @@ func TestParseDNErrors(t *testing.T) {
 		{"/C=US//CN=a", "empty RDN"},
 		{"/C=US/", "empty RDN"},
 		{"/", "empty RDN"},
-		{`CN=\C3`, "not valid UTF-8"},
-		{`CN=\FF\FE`, "not valid UTF-8"},
+		{`CN=\C3,O=x`, "not valid UTF-8"},
+		{`CN=\FF\FE,O=x`, "not valid UTF-8"},
 		{"CN=\xff", "not valid UTF-8"},
-		{`CN="\C3("`, "not valid UTF-8"},
+		{`CN="\C3(",O=x`, "not valid UTF-8"},
+		// OpenSSL's slash form cannot tell these apart.
+		{`/CN=a\/O=b`, `ambiguous at offset 5: in OpenSSL's slash form "\\/" is either a "/" inside the value`},
+		{`/CN=a\+UID=b`, `ambiguous at offset 5`},
+		{`/CN=\x00`, "its bytes read as no string without control characters"},
+		{`/CN=a\x0Ab`, "its bytes read as no string without control characters"},
+		// .NET and RFC 4514 read these differently.
+		{`CN=a\\b, O=x`, "ambiguous: it reads as one name as .NET prints names"},
+		{`CN=Weather\2C Inc, O=x`, "ambiguous: it reads as one name as .NET prints names"},
 		{strings.Repeat("a", maxDNTextLen+1), "too long"},
 		{strings.Repeat("A", 1000) + "=x", `unknown attribute type "AAAA`},
 		{"1." + strings.Repeat("9", 1000) + "=x", "too large"},
@@ -587,19 +629,16 @@ func TestFormatDN(t *testing.T) {
 		if got == "" {
 			continue
 		}
-		k, err := parseDN(got)
 		if _, derErr := dnKeyFromDER(der); errors.Is(derErr, errDNControl) {
 			// Shown, escaped, but a name with a control character has no
 			// key, and no text form names it.
-			if err == nil {
-				t.Errorf("parseDN(formatDN) %q accepted a name with a control character", got)
+			if _, err := parseDNKeys(got); err == nil {
+				t.Errorf("parseDNKeys(formatDN) %q accepted a name with a control character", got)
 			}
 			continue
 		}
-		if err != nil {
-			t.Errorf("parseDN(formatDN) %q: %v", got, err)
-		} else if k != dnMustKey(t, der) {
-			t.Errorf("parseDN(%q) does not round-trip to the DER's key", got)
+		if err := dnDenotes(got, dnMustKey(t, der)); err != nil {
+			t.Error(err)
 		}
 	}
 }
@@ -656,20 +695,117 @@ func FuzzParseDN(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		k, err := parseDN(s)
+		keys, err := parseDNKeys(s)
 		if err != nil {
-			if k != "" {
-				t.Fatalf("parseDN(%q) returned key and error %v", s, err)
+			if keys != nil {
+				t.Fatalf("parseDNKeys(%q) returned keys and error %v", s, err)
 			}
 			return
 		}
-		if k == "" {
-			t.Fatalf("parseDN(%q) returned an empty key", s)
+		if len(keys) == 0 || len(keys) > maxDNReadings || slices.Contains(keys, "") {
+			t.Fatalf("parseDNKeys(%q) = %q", s, keys)
 		}
-		if k2, err := parseDN(s); err != nil || k2 != k {
-			t.Fatalf("parseDN(%q) is not deterministic", s)
+		if again, err := parseDNKeys(s); err != nil || !slices.Equal(again, keys) {
+			t.Fatalf("parseDNKeys(%q) is not deterministic", s)
 		}
 	})
+}
+
+// FuzzSlashFormRoundTrip prints a name as OpenSSL's slash form does
+// (opensslCompat, a transcription of X509_NAME_oneline) and reads it back:
+// the result must denote the name, unless it is refused as the form's
+// documented ambiguities (a value that holds "/TYPE=" or "+TYPE=", bytes
+// that read as no string without control characters).
+func FuzzSlashFormRoundTrip(f *testing.F) {
+	for _, tc := range dnMatchCases {
+		f.Add(dnMarshal(f, tc.rdns))
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		want, err := dnKeyFromDER(der)
+		if err != nil {
+			return
+		}
+		rdns, _ := parseDNDER(der)
+		text, ok := opensslCompat(rdns)
+		if !ok {
+			return
+		}
+		keys, err := parseDNKeys(text)
+		if err != nil {
+			if strings.Contains(err.Error(), "ambiguous") || strings.Contains(err.Error(), "read as no string") || strings.Contains(err.Error(), "more than") {
+				return
+			}
+			t.Fatalf("parseDNKeys(%q), the slash form of %x: %v", text, der, err)
+		}
+		if !slices.Contains(keys, want) {
+			t.Fatalf("parseDNKeys(%q), the slash form of %x, does not denote it", text, der)
+		}
+	})
+}
+
+// slashReadsWide reports whether slashReadings reads the contents of a
+// BMPString or UniversalString (tag) as such: some byte is escaped, and the
+// bytes are not UTF-8 or have a zero high byte in every character.
+func slashReadsWide(b []byte, tag int) bool {
+	escaped := false
+	for _, c := range b {
+		escaped = escaped || c < 0x20 || c > 0x7e
+	}
+	size, n := 2, 1
+	if tag == dnTagUniversalString {
+		size, n = 4, 3
+	}
+	return escaped && (!utf8.Valid(b) || zeroEvery(b, size, n))
+}
+
+// opensslCompat writes rdns as X509_NAME_oneline does (crypto/x509/x509_obj.c
+// in OpenSSL): "/" before each RDN, "+" inside one, TYPE=VALUE with the
+// value's raw string bytes, "\/" and "\+" for those bytes and "\xHH" for
+// bytes outside 0x20..0x7E. It reports false for what it does not print
+// (non-string values, types without a name here).
+func opensslCompat(rdns [][]dnAttr) (string, bool) {
+	if len(rdns) == 0 {
+		return "", false // an empty name prints as nothing, which names nothing
+	}
+	var b strings.Builder
+	for _, rdn := range rdns {
+		for i, a := range rdn {
+			if !a.isString || len(a.der) == 0 {
+				return "", false
+			}
+			name, ok := dnAttrDisplayNames[a.oid]
+			if !ok {
+				return "", false
+			}
+			if i == 0 {
+				b.WriteByte('/')
+			} else {
+				b.WriteByte('+')
+			}
+			b.WriteString(name)
+			b.WriteByte('=')
+			input := cryptobyte.String(a.der)
+			v, ok := readDERValue(&input)
+			if !ok {
+				return "", false
+			}
+			if wide := int(v.tag) == dnTagBMPString || int(v.tag) == dnTagUniversalString; wide && !slashReadsWide(v.contents, int(v.tag)) {
+				return "", false // documented: such a value reads as what it looks like
+			}
+			for _, c := range v.contents {
+				switch {
+				case c < ' ' || c > '~':
+					fmt.Fprintf(&b, "\\x%02X", c)
+				case c == '/' || c == '+':
+					b.WriteByte('\\')
+					b.WriteByte(c)
+				default:
+					b.WriteByte(c)
+				}
+			}
+		}
+	}
+	return b.String(), true
 }
 
 func FuzzDNKeyFromDER(f *testing.F) {
@@ -710,12 +846,8 @@ func FuzzDNKeyFromDER(f *testing.F) {
 			return
 		}
 		// formatDN output is a valid text form of the same name.
-		k2, err := parseDN(s)
-		if err != nil {
-			t.Fatalf("parseDN(formatDN(%x)) = parseDN(%q): %v", der, s, err)
-		}
-		if k2 != k {
-			t.Fatalf("parseDN(formatDN(%x)) = parseDN(%q) does not round-trip", der, s)
+		if err := dnDenotes(s, k); err != nil {
+			t.Fatalf("formatDN(%x): %v", der, err)
 		}
 	})
 }

@@ -1,0 +1,726 @@
+// dntext.go: distinguished names as people paste them: the text forms of
+// OpenSSL (slash, oneline, RFC 2253), RFC 4514 and .NET, read into the same
+// structure as a certificate's DER (dn.go), so that they compare as keys.
+
+package clientcertificate
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// parseDNKeys parses a DN written in one of the accepted text forms and
+// returns the keys of the certificate names it denotes: one, unless the form
+// cannot tell string types apart (see slashReadings and addDotnetReadings), and
+// never more than maxDNReadings. The forms, and how each is recognised, are
+// described in README (Distinguished names as tools print them):
+//
+//   - OpenSSL's slash form (-nameopt compat, X509_NAME_oneline, Apache's
+//     legacy SSL_CLIENT_S_DN): starts with "/"; read by parseSlashDN.
+//   - OpenSSL's oneline form (its default, and -nameopt oneline): "=" with a
+//     space on each side, most significant RDN first, backslash escapes.
+//   - RFC 4514/2253 (-nameopt RFC2253, Go, LDAP tools): least significant RDN
+//     first, backslash escapes, "#hex" values, values in double quotes.
+//   - .NET's X500DistinguishedName.Name and X509Certificate2.Subject (Azure
+//     API Management): least significant first, ", " between RDNs, " + "
+//     inside one, no escapes (a backslash is itself), values with special
+//     characters in double quotes with "" for a quote. Where a name reads
+//     differently as .NET and as RFC 4514, it is refused as ambiguous.
+//
+// Attribute types are case-insensitive short names (OpenSSL's, RFC 4519's
+// and .NET's) or dotted OIDs, with an optional "OID." prefix.
+func parseDNKeys(s string) ([]dnKey, error) {
+	if len(s) > maxDNTextLen {
+		return nil, fmt.Errorf("distinguished name is too long (%d bytes, limit %d)", len(s), maxDNTextLen)
+	}
+	start := 0
+	for start < len(s) && isDNSpace(s[start]) {
+		start++
+	}
+	if start == len(s) {
+		return nil, errors.New("empty distinguished name: expected e.g. CN=name,O=org,C=US")
+	}
+	if prefix, _, ok := strings.Cut(s[start:], "="); ok && (strings.EqualFold(prefix, "subject") || strings.EqualFold(prefix, "issuer")) {
+		return nil, fmt.Errorf("starts with %q, which openssl prints before the name: paste only what follows it", prefix+"=")
+	}
+	if s[start] == '/' {
+		rdns, err := parseSlashDN(s, start)
+		if err != nil {
+			return nil, err
+		}
+		return expandDNKeys(rdns)
+	}
+
+	escaped := dnParser{s: s}
+	rdns, err := escaped.parse()
+	if err == nil && escaped.spacedEquals == escaped.nattrs {
+		// OpenSSL's oneline form: most significant RDN first, as in DER. It
+		// reads T61String as Latin-1, as the plugin does.
+		return expandDNKeys(rdns)
+	}
+	keys, rfcErr := []dnKey(nil), err
+	if err == nil {
+		slices.Reverse(rdns) // RFC 4514 writes the most significant RDN last
+		if escaped.dotnetSeparators {
+			addDotnetReadings(rdns) // it could be .NET's
+		}
+		if keys, rfcErr = expandDNKeys(rdns); rfcErr != nil {
+			return nil, rfcErr
+		}
+	}
+	if !strings.Contains(s, `\`) || errors.Is(rfcErr, errDNControl) {
+		// The .NET reading is the same, or the name as written holds a
+		// control character: it names nothing, whatever else it could say.
+		return keys, rfcErr
+	}
+	dotnet := dnParser{s: s, literalBackslash: true}
+	netRDNs, netErr := dotnet.parse()
+	if netErr != nil || !dotnet.dotnetSeparators || dotnet.spacedEquals == dotnet.nattrs || (rfcErr == nil && dotnet.nseps == 0) {
+		// Not .NET's form, or a single RDN that reads as RFC 4514.
+		return keys, rfcErr
+	}
+	slices.Reverse(netRDNs)
+	addDotnetReadings(netRDNs)
+	netKeys, netErr := expandDNKeys(netRDNs)
+	switch {
+	case netErr != nil:
+		return keys, rfcErr
+	case rfcErr != nil:
+		return netKeys, nil
+	case !slices.Equal(keys, netKeys):
+		return nil, errors.New(`ambiguous: it reads as one name as .NET prints names (where a backslash is itself) and as another in RFC 4514 (where a backslash escapes): paste "openssl x509 -noout -subject -nameopt RFC2253" output, or quote the value that holds the backslash as .NET does`)
+	}
+	return keys, nil
+}
+
+// parseSlashDN reads OpenSSL's slash form, exactly as X509_NAME_oneline
+// writes it: "/" before each RDN, "+" between the attributes of one, most
+// significant first. A value is the raw bytes of its string, written as
+// they are but for three escapes: "\/" is "/", "\+" is "+", and "\xHH" is
+// the byte HH for bytes OpenSSL escapes (below 0x20 or above 0x7E). Any
+// other backslash is itself, and quotes, "#" and "," are plain characters.
+// The bytes do not say which string type they came from; slashReadings
+// turns them into the strings they can stand for.
+//
+// Two things cannot be told apart in this form and are refused: a value
+// ending in a backslash before the next attribute ("CN=a\/O=b" is also
+// "CN=a/O=b"), detected as "\/" or "\+" followed by TYPE=; and a literal
+// backslash followed by "x" and two hex digits naming an escaped byte, which
+// is always read as that byte.
+func parseSlashDN(s string, start int) ([][]dnAttr, error) {
+	var rdns [][]dnAttr
+	var rdn []dnAttr
+	pos := start + 1 // the leading "/"
+	nattrs := 0
+	for {
+		typeStart := pos
+		for pos < len(s) && s[pos] != '=' && s[pos] != '/' && s[pos] != '+' {
+			pos++
+		}
+		typ := strings.TrimSpace(s[typeStart:pos])
+		if pos == len(s) || s[pos] != '=' {
+			if typ == "" {
+				return nil, fmt.Errorf("empty RDN at offset %d: two separators in a row or a trailing separator", typeStart)
+			}
+			return nil, fmt.Errorf(`missing "=" after %q at offset %d: each attribute must be written TYPE=VALUE`, dnShort(typ), typeStart)
+		}
+		if typ == "" {
+			return nil, fmt.Errorf(`empty attribute type before "=" at offset %d`, pos)
+		}
+		if nattrs++; nattrs > maxDNAttributes {
+			return nil, fmt.Errorf("too many attributes (limit %d)", maxDNAttributes)
+		}
+		oid, err := dnAttrOID(typ)
+		if err != nil {
+			return nil, err
+		}
+		pos++ // '='
+		valueStart := pos
+		var raw []byte
+		for pos < len(s) && s[pos] != '/' && s[pos] != '+' {
+			c := s[pos]
+			if c == '\\' && pos+1 < len(s) {
+				switch n := s[pos+1]; {
+				case n == '/' || n == '+':
+					if slashAttrFollows(s[pos+2:]) {
+						return nil, fmt.Errorf(`ambiguous at offset %d: in OpenSSL's slash form %q is either a %q inside the value or a value ending in a backslash before the next attribute; write the name as RFC 4514 (openssl -nameopt RFC2253)`, pos, s[pos:pos+2], string(n))
+					}
+					raw = append(raw, n)
+					pos += 2
+					continue
+				case n == 'x' && pos+3 < len(s) && isHexDigit(s[pos+2]) && isHexDigit(s[pos+3]):
+					if b := dnUnhex(s[pos+2])<<4 | dnUnhex(s[pos+3]); b < 0x20 || b > 0x7e {
+						raw = append(raw, b)
+						pos += 4
+						continue
+					}
+				}
+			}
+			raw = append(raw, c)
+			pos++
+		}
+		readings := slashReadings(raw)
+		if len(readings) == 0 {
+			return nil, fmt.Errorf("value of %s at offset %d: its bytes read as no string without control characters (such as NUL, tab, CR or LF), and names holding control characters never match anything", dnShort(typ), valueStart)
+		}
+		rdn = append(rdn, dnAttr{oid: oid, isString: true, value: readings[0], alts: readings[1:]})
+		if pos == len(s) {
+			return append(rdns, rdn), nil
+		}
+		if s[pos] == '/' {
+			rdns = append(rdns, rdn)
+			rdn = nil
+		}
+		pos++
+	}
+}
+
+// slashAttrFollows reports whether s starts with "TYPE=" for an attribute
+// type the parser knows.
+func slashAttrFollows(s string) bool {
+	typ, _, ok := strings.Cut(s, "=")
+	if !ok || strings.ContainsAny(typ, "/+") {
+		return false
+	}
+	typ = strings.TrimSpace(typ)
+	if typ == "" {
+		return false
+	}
+	_, err := dnAttrOID(typ)
+	return err == nil
+}
+
+// slashReadings returns the strings a slash-form value's bytes can stand
+// for, as the certificate's string would decode: as UTF-8 (UTF8String and
+// the ASCII types), as Latin-1 (T61String) when a byte is above 0x7F, and,
+// when the bytes are not UTF-8 or have a zero byte high in every code unit,
+// as UCS-2 (BMPString) or UCS-4 (UniversalString) big-endian. Readings that
+// hold a control character are dropped: such a name never matches. So "\x00s\x00t" is the BMPString "st", and
+// "Z\xC3\xBCrich" is both the UTF8String "Zürich" and the T61String whose
+// bytes those are, which OpenSSL prints the same way. A BMPString made only
+// of characters whose two bytes are printable ASCII (some CJK characters)
+// prints without any escape and is read only as the ASCII it looks like.
+func slashReadings(raw []byte) []string {
+	var out []string
+	add := func(s string, ok bool) {
+		if ok && !hasControl(s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	escaped, high := false, false
+	for _, b := range raw {
+		escaped = escaped || b < 0x20 || b > 0x7e
+		high = high || b >= 0x80
+	}
+	validUTF8 := utf8.Valid(raw)
+	add(string(raw), validUTF8)
+	if high {
+		add(latin1(raw), true)
+	}
+	// The wide readings only where UTF-8 cannot be what was meant: the
+	// bytes are not UTF-8, or they spell Latin-range text in UCS-2 or UCS-4
+	// (a zero high byte in every code unit). Otherwise a name with a NUL
+	// ("nul\x00byte") would read as a BMPString of unrelated characters.
+	if escaped {
+		if len(raw)%2 == 0 && (!validUTF8 || zeroEvery(raw, 2, 1)) {
+			add(dnDecodeString(dnTagBMPString, raw))
+		}
+		if len(raw)%4 == 0 && (!validUTF8 || zeroEvery(raw, 4, 3)) {
+			add(dnDecodeString(dnTagUniversalString, raw))
+		}
+	}
+	return out
+}
+
+// zeroEvery reports whether, in every unit of size bytes, the first n bytes
+// are zero.
+func zeroEvery(raw []byte, size, n int) bool {
+	for i := 0; i < len(raw); i += size {
+		for _, b := range raw[i : i+n] {
+			if b != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// errDNControl reports a name holding a control character, which never
+// matches (see foldDNValue).
+var errDNControl = errors.New("names holding control characters (such as NUL, tab, CR or LF) never match anything")
+
+// maxDNReadings bounds the keys one configured DN compiles to.
+const maxDNReadings = 64
+
+// expandDNKeys returns the keys of every combination of the readings of
+// the attributes of rdns (see dnAttr.alts), without duplicates.
+func expandDNKeys(rdns [][]dnAttr) ([]dnKey, error) {
+	n := 1
+	for _, rdn := range rdns {
+		for _, a := range rdn {
+			if n *= 1 + len(a.alts); n > maxDNReadings {
+				return nil, fmt.Errorf("its non-ASCII values can be read in more than %d ways (see the slash form in README): write it as RFC 4514 (openssl -nameopt RFC2253)", maxDNReadings)
+			}
+		}
+	}
+	var keys []dnKey
+	choice := make([][]dnAttr, len(rdns))
+	for i := 0; i < n; i++ {
+		k := i
+		for r, rdn := range rdns {
+			choice[r] = append(choice[r][:0], rdn...)
+			for j := range choice[r] {
+				a := &choice[r][j]
+				if m := 1 + len(a.alts); m > 1 {
+					if pick := k % m; pick > 0 {
+						a.value = a.alts[pick-1]
+					}
+					k /= m
+				}
+			}
+		}
+		if key, ok := encodeDNKey(choice); ok && !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, errDNControl
+	}
+	return keys, nil
+}
+
+// addDotnetReadings gives the values that .NET prints differently from
+// RFC 4514 their .NET reading as a second one, so that a name pasted from
+// .NET matches (for names written with .NET's separators, or one RDN):
+//   - a non-ASCII string: the T61String whose bytes are the value's UTF-8.
+//     .NET prints such a T61String as that UTF-8 value, while the plugin
+//     (like OpenSSL and Go) reads T61String as Latin-1.
+//   - a "#hex" value that is not a string: the OCTET STRING holding that
+//     DER. .NET prints an OCTET STRING value as "#" and the hex of its
+//     contents, where RFC 4514 gives the hex of the whole value.
+func addDotnetReadings(rdns [][]dnAttr) {
+	for _, rdn := range rdns {
+		for i := range rdn {
+			a := &rdn[i]
+			switch {
+			case a.isString:
+				if r, ok := t61Reading(*a); ok {
+					a.alts = append(a.alts, r)
+				}
+			default:
+				var b cryptobyte.Builder
+				b.AddASN1OctetString([]byte(a.value))
+				if der, err := b.Bytes(); err == nil {
+					a.alts = append(a.alts, string(der))
+				}
+			}
+		}
+	}
+}
+
+func t61Reading(a dnAttr) (string, bool) {
+	if isASCIIString(a.value) {
+		return "", false
+	}
+	r := latin1(a.value)
+	return r, !hasControl(r)
+}
+
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// latin1 reads the bytes of s as ISO-8859-1, as the plugin decodes
+// T61String.
+func latin1[T string | []byte](s T) string {
+	var b strings.Builder
+	b.Grow(2 * len(s))
+	for i := 0; i < len(s); i++ {
+		b.WriteRune(rune(s[i]))
+	}
+	return b.String()
+}
+
+func hasControl(s string) bool { return strings.IndexFunc(s, unicode.IsControl) >= 0 }
+
+// dnParser is a single-pass scanner over a comma-separated text DN (every
+// form but the slash form).
+type dnParser struct {
+	s   string
+	pos int
+	// literalBackslash reads the name as .NET prints it: a backslash is
+	// itself, and inside double quotes only "" is special.
+	literalBackslash bool
+	nattrs           int
+	// spacedEquals counts attributes written "TYPE = VALUE", as only
+	// OpenSSL's oneline form (most significant RDN first) writes them.
+	spacedEquals int
+	// nseps counts separators; dotnetSeparators says that every one was
+	// written as .NET writes them: ", " between RDNs, " + " inside one.
+	nseps            int
+	dotnetSeparators bool
+}
+
+// isRDNSep reports whether c separates RDNs.
+func (p *dnParser) isRDNSep(c byte) bool { return c == ',' || c == ';' }
+
+// isSep reports whether c ends an attribute (RDN separator or "+").
+func (p *dnParser) isSep(c byte) bool { return c == '+' || p.isRDNSep(c) }
+
+func (p *dnParser) sepNames() string { return `",", ";" or "+"` }
+
+// dotnetSeparator reports whether the separator at p.pos is written as .NET
+// writes them: ", " (no space before, one after) or " + ".
+func (p *dnParser) dotnetSeparator() bool {
+	i, s := p.pos, p.s
+	after := i+1 < len(s) && s[i+1] == ' ' && (i+2 == len(s) || s[i+2] != ' ')
+	before := i > 0 && s[i-1] == ' '
+	switch s[i] {
+	case ',':
+		return after && !before
+	case '+':
+		return after && before && (i < 2 || s[i-2] != ' ')
+	}
+	return false
+}
+
+func (p *dnParser) skipSpace() {
+	for p.pos < len(p.s) && isDNSpace(p.s[p.pos]) {
+		p.pos++
+	}
+}
+
+func isDNSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func (p *dnParser) parse() ([][]dnAttr, error) {
+	var rdns [][]dnAttr
+	var rdn []dnAttr
+	p.skipSpace()
+	p.dotnetSeparators = true
+	prevSep := byte(0) // separator before the current attribute, 0 at the start
+	for {
+		attr, err := p.parseAttr(prevSep)
+		if err != nil {
+			return nil, err
+		}
+		rdn = append(rdn, attr)
+		if p.pos == len(p.s) {
+			return append(rdns, rdn), nil
+		}
+		// parseAttr stops only at a separator or the end.
+		prevSep = p.s[p.pos]
+		p.nseps++
+		p.dotnetSeparators = p.dotnetSeparators && p.dotnetSeparator()
+		p.pos++
+		if prevSep != '+' {
+			rdns = append(rdns, rdn)
+			rdn = nil
+		}
+	}
+}
+
+// parseAttr parses TYPE=VALUE and leaves p.pos at the following separator
+// or at the end of input.
+func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
+	p.skipSpace()
+	start := p.pos
+	if p.pos == len(p.s) || p.isSep(p.s[p.pos]) {
+		switch {
+		case prevSep == '+':
+			return dnAttr{}, fmt.Errorf(`empty attribute after "+" at offset %d: "+" must join two TYPE=VALUE attributes`, start)
+		case prevSep == 0:
+			return dnAttr{}, fmt.Errorf("empty RDN at offset %d: the name must start with TYPE=VALUE", start)
+		default:
+			return dnAttr{}, fmt.Errorf("empty RDN at offset %d: two separators in a row or a trailing separator", start)
+		}
+	}
+
+	p.nattrs++
+	if p.nattrs > maxDNAttributes {
+		return dnAttr{}, fmt.Errorf("too many attributes (limit %d)", maxDNAttributes)
+	}
+
+	for p.pos < len(p.s) && p.s[p.pos] != '=' && !p.isSep(p.s[p.pos]) {
+		p.pos++
+	}
+	typ := strings.TrimSpace(p.s[start:p.pos])
+	if p.pos == len(p.s) || p.s[p.pos] != '=' {
+		return dnAttr{}, fmt.Errorf(`missing "=" after %q at offset %d: each attribute must be written TYPE=VALUE`, dnShort(typ), start)
+	}
+	if typ == "" {
+		return dnAttr{}, fmt.Errorf(`empty attribute type before "=" at offset %d`, p.pos)
+	}
+	oid, err := dnAttrOID(typ)
+	if err != nil {
+		return dnAttr{}, err
+	}
+	if p.s[p.pos-1] == ' ' && p.pos+1 < len(p.s) && p.s[p.pos+1] == ' ' {
+		p.spacedEquals++
+	}
+	p.pos++ // '='
+	p.skipSpace()
+
+	if p.pos < len(p.s) && p.s[p.pos] == '#' {
+		at := p.pos
+		a, err := p.parseHexValue(oid)
+		if err != nil {
+			return dnAttr{}, err
+		}
+		return a, checkNoControl(a, typ, at)
+	}
+	valueStart := p.pos
+	var buf []byte
+	if p.pos < len(p.s) && p.s[p.pos] == '"' {
+		buf, err = p.parseQuotedValue()
+	} else {
+		buf, err = p.parsePlainValue()
+	}
+	if err != nil {
+		return dnAttr{}, err
+	}
+	if !utf8.Valid(buf) {
+		return dnAttr{}, fmt.Errorf(`value of %s at offset %d is not valid UTF-8 after unescaping (\XX escapes must spell UTF-8 bytes)`, dnShort(typ), valueStart)
+	}
+	a := dnAttr{oid: oid, isString: true, value: string(buf)}
+	return a, checkNoControl(a, typ, valueStart)
+}
+
+// checkNoControl rejects a string value holding a control character: such
+// a name never matches (see foldDNValue), so a policy naming it is a
+// mistake.
+func checkNoControl(a dnAttr, typ string, at int) error {
+	if !a.isString {
+		return nil
+	}
+	if i := strings.IndexFunc(a.value, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(a.value[i:])
+		return fmt.Errorf("value of %s at offset %d holds the control character %U: %w", dnShort(typ), at, r, errDNControl)
+	}
+	return nil
+}
+
+// parsePlainValue reads an unquoted value up to the next separator.
+func (p *dnParser) parsePlainValue() ([]byte, error) {
+	var buf []byte
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if p.isSep(c) {
+			break
+		}
+		if c == '\\' && !p.literalBackslash {
+			var err error
+			if buf, err = p.unescape(buf); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		buf = append(buf, c)
+		p.pos++
+	}
+	return buf, nil
+}
+
+// parseQuotedValue reads a double-quoted value (RFC 1779/2253 and .NET):
+// "" stands for one quote and backslash escapes are honoured.
+func (p *dnParser) parseQuotedValue() ([]byte, error) {
+	open := p.pos
+	p.pos++
+	buf := []byte{}
+	for {
+		if p.pos == len(p.s) {
+			return nil, fmt.Errorf(`unterminated quoted value starting at offset %d: add the closing '"' (write "" or \" for a literal quote)`, open)
+		}
+		c := p.s[p.pos]
+		switch {
+		case c == '"' && p.pos+1 < len(p.s) && p.s[p.pos+1] == '"':
+			buf = append(buf, '"')
+			p.pos += 2
+		case c == '"':
+			p.pos++
+			p.skipSpace()
+			if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
+				return nil, fmt.Errorf("unexpected %q at offset %d after the closing quote of the value starting at offset %d: expected %s or the end of the name", p.charAt(), p.pos, open, p.sepNames())
+			}
+			return buf, nil
+		case c == '\\' && !p.literalBackslash:
+			var err error
+			if buf, err = p.unescape(buf); err != nil {
+				return nil, err
+			}
+		default:
+			buf = append(buf, c)
+			p.pos++
+		}
+	}
+}
+
+// unescape decodes the backslash escape at p.pos and appends it to buf.
+// "\XX" is a hex byte; a backslash before any other
+// ASCII punctuation or a space is that character. Anything else is rejected
+// rather than guessed.
+func (p *dnParser) unescape(buf []byte) ([]byte, error) {
+	at := p.pos
+	p.pos++
+	if p.pos == len(p.s) {
+		return nil, fmt.Errorf(`trailing backslash at offset %d: write \\ for a literal backslash`, at)
+	}
+	c := p.s[p.pos]
+	if isHexDigit(c) {
+		if p.pos+1 < len(p.s) && isHexDigit(p.s[p.pos+1]) {
+			buf = append(buf, dnUnhex(c)<<4|dnUnhex(p.s[p.pos+1]))
+			p.pos += 2
+			return buf, nil
+		}
+	} else if c >= ' ' && c <= '~' && !dnIsAlnum(c) {
+		p.pos++
+		return append(buf, c), nil
+	}
+	end := min(at+3, len(p.s))
+	return nil, fmt.Errorf(`invalid escape %q at offset %d: use \XX with two hex digits, or a backslash before a space or punctuation such as , + ; " \ < > = # /`, p.s[at:end], at)
+}
+
+// parseHexValue reads a "#hex" value: the DER encoding of the attribute
+// value (RFC 4514 section 2.4). String types become strings, so that
+// "CN=#0c03616263" and "CN=abc" are the same name.
+func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
+	at := p.pos
+	p.pos++ // '#'
+	start := p.pos
+	for p.pos < len(p.s) && isHexDigit(p.s[p.pos]) {
+		p.pos++
+	}
+	digits := p.s[start:p.pos]
+	p.skipSpace()
+	if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
+		return dnAttr{}, fmt.Errorf(`invalid character %q at offset %d in #hex value: after "#" only hex digits are allowed (write \# for a value starting with a literal "#")`, p.charAt(), p.pos)
+	}
+	if digits == "" {
+		return dnAttr{}, fmt.Errorf(`empty #hex value at offset %d (write \# for a literal "#")`, at)
+	}
+	if len(digits)%2 != 0 {
+		return dnAttr{}, fmt.Errorf("odd number of hex digits in #hex value at offset %d", at)
+	}
+	der, err := hex.DecodeString(digits)
+	if err != nil {
+		return dnAttr{}, fmt.Errorf("invalid #hex value at offset %d: %v", at, err)
+	}
+	input := cryptobyte.String(der)
+	v, ok := readDERValue(&input)
+	if !ok || !input.Empty() {
+		return dnAttr{}, fmt.Errorf("#hex value at offset %d is not a single DER-encoded ASN.1 value", at)
+	}
+	return dnAttrFromDER(oid, v), nil
+}
+
+// dnAttrOID resolves an attribute type written as a short name or a dotted
+// OID (optionally prefixed with "OID.") to its canonical dotted form.
+func dnAttrOID(typ string) (string, error) {
+	if len(typ) >= 4 && strings.EqualFold(typ[:4], "oid.") {
+		return dnParseOID(typ[4:], typ)
+	}
+	upper := strings.ToUpper(typ)
+	if oid, ok := dnAttrTypes[upper]; ok {
+		return oid, nil
+	}
+	if oid, ok := dotnetAttrTypes[upper]; ok {
+		return oid, nil
+	}
+	if typ[0] >= '0' && typ[0] <= '9' {
+		return dnParseOID(typ, typ)
+	}
+	return "", fmt.Errorf("unknown attribute type %q: use a known name such as CN, O, OU, C, L, ST, DC, UID, emailAddress or a dotted OID", dnShort(typ))
+}
+
+// dnParseOID validates a dotted-decimal OID and returns it in the form
+// asn1.ObjectIdentifier.String prints, so that text and DER keys agree.
+// Only OIDs that encoding/asn1 (and so crypto/x509) can decode are accepted;
+// any other could never match a certificate.
+func dnParseOID(s, typ string) (string, error) {
+	bad := func(why string) (string, error) {
+		return "", fmt.Errorf("invalid OID %q in attribute type: %s (expected dotted decimal such as 2.5.4.3, optionally prefixed with OID.)", dnShort(typ), why)
+	}
+	arcs := strings.Split(s, ".")
+	var first, second uint64
+	for i, arc := range arcs {
+		if arc == "" {
+			return bad("empty arc")
+		}
+		for j := 0; j < len(arc); j++ {
+			if arc[j] < '0' || arc[j] > '9' {
+				return bad(fmt.Sprintf("arc %q is not a decimal number", dnShort(arc)))
+			}
+		}
+		if len(arc) > 1 && arc[0] == '0' {
+			return bad("arc with a leading zero")
+		}
+		v, err := strconv.ParseUint(arc, 10, 31)
+		if err != nil {
+			return bad(fmt.Sprintf("arc %s is too large", dnShort(arc)))
+		}
+		switch i {
+		case 0:
+			first = v
+		case 1:
+			second = v
+		}
+	}
+	switch {
+	case len(arcs) < 2:
+		return bad("an OID has at least two arcs")
+	case first > 2:
+		return bad("the first arc must be 0, 1 or 2")
+	case first < 2 && second > 39:
+		return bad("the second arc must be at most 39 when the first is 0 or 1")
+	case second > math.MaxInt32-80:
+		return bad(fmt.Sprintf("arc %d is too large", second))
+	}
+	return s, nil
+}
+
+// charAt returns the character at p.pos, for error messages.
+func (p *dnParser) charAt() string {
+	_, size := utf8.DecodeRuneInString(p.s[p.pos:])
+	return p.s[p.pos : p.pos+size]
+}
+
+// dnShort shortens s for an error message.
+func dnShort(s string) string {
+	const maxLen = 64
+	if len(s) <= maxLen {
+		return s
+	}
+	i := maxLen
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
+}
+
+func dnUnhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
+}
+
+func dnIsAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
