@@ -175,6 +175,18 @@ var dnMatchCases = []struct {
 		},
 	},
 	{
+		name: "BER #hex values",
+		rdns: dnSeq(dnRDN(dnATV(dnOIDO, "Contoso")), dnRDN(dnATV(dnOIDCN, "ab"))),
+		forms: []string{
+			`CN=#0c026162,O=Contoso`,             // DER
+			`CN=#0c81026162,O=Contoso`,           // a long-form length
+			`CN=#0c8200026162,O=Contoso`,         // a non-minimal length
+			`CN=#2c060c01610c0162,O=Contoso`,     // constructed: two segments
+			`CN=#2c800c01610c01620000,O=Contoso`, // constructed, indefinite length
+			`CN=#2c082c030c01610c0162,O=Contoso`, // nested
+		},
+	},
+	{
 		name:  "escaped comma",
 		rdns:  dnSeq(dnRDN(dnATV(dnOIDO, "Contoso")), dnRDN(dnATV(dnOIDCN, "Weather, Inc"))),
 		forms: []string{`CN=Weather\, Inc,O=Contoso`, `CN="Weather, Inc", O=Contoso`, `CN=Weather\2C Inc,O=Contoso`, `CN=Weather\2c Inc;O=Contoso`, `O = Contoso, CN = "Weather, Inc"`, `/O=Contoso/CN=Weather, Inc`},
@@ -493,9 +505,14 @@ func TestParseDNErrors(t *testing.T) {
 		{`CN=#abc`, "odd number of hex digits"},
 		{`CN=#0c0161zz`, "invalid character"},
 		{`CN=#0c01 61`, "invalid character"},
-		{`CN=#0c05616263`, "not a single DER-encoded"},
-		{`CN=#0c01610c0161`, "not a single DER-encoded"},
-		{`CN=#0c8101` + strings.Repeat("61", 1), "not a single DER-encoded"}, // non-minimal length
+		{`CN=#0c05616263`, "not a single BER-encoded"},
+		{`CN=#0c01610c0161`, "not a single BER-encoded"},
+		{`CN=#30800000`, "not a single BER-encoded"},         // constructed, not a string
+		{`CN=#2c060c01610c0262`, "not a single BER-encoded"}, // a segment overruns
+		{`CN=#2c060c01610d0162`, "not a single BER-encoded"}, // a segment of another type
+		{`CN=#0c850000000161`, "not a single BER-encoded"},   // a length of more than 4 bytes
+		{`CN=#2c800c0161`, "not a single BER-encoded"},       // indefinite, never ended
+		{`CN=#0c800161`, "not a single BER-encoded"},         // indefinite, primitive
 		{"CN=a,,O=b", "empty RDN"},
 		{"CN=a;;O=b", "empty RDN"},
 		{",CN=a", "empty RDN at offset 0"},
@@ -877,6 +894,72 @@ func BenchmarkDNKeyFromDER(b *testing.B) {
 	for b.Loop() {
 		if _, err := dnKeyFromDER(cert.RawSubject); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Go's pkix.Name.String prints RFC 4514, but not always the certificate's
+// name: it puts attributes in its own order and flattens multi-valued
+// RDNs. There it names another name, so it denies (README says so).
+func TestGoNameStringIsNotAlwaysTheName(t *testing.T) {
+	for name, rdns := range map[string]pkix.RDNSequence{
+		"order other than Go's": dnSeq(dnRDN(dnATV(dnOIDCN, "station-042")), dnRDN(dnATV(dnOIDO, "Contoso")), dnRDN(dnATV(dnOIDC, "US"))),
+		"multi-valued RDN":      dnSeq(dnRDN(dnATV(dnOIDC, "US")), dnRDN(dnATV(dnOIDO, "Contoso"), dnATV(dnOIDOU, "Stations"))),
+	} {
+		cert := dnTestCert(t, &x509.Certificate{RawSubject: dnMarshal(t, rdns)})
+		goString := cert.Subject.String()
+		keys, err := parseDNKeys(goString)
+		if err != nil {
+			t.Fatalf("%s: parseDNKeys(%q): %v", name, goString, err)
+		}
+		if slices.Contains(keys, dnMustKey(t, cert.RawSubject)) {
+			t.Errorf("%s: Go's %q denotes the certificate's name; README says it does not", name, goString)
+		}
+		if err := dnDenotes(formatDN(cert.RawSubject), dnMustKey(t, cert.RawSubject)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// .NET prints a backslash as itself. A name with .NET's separators, or of
+// one RDN, that does not read as RFC 4514 reads as .NET; one that reads both
+// ways, differently, is refused (TestParseDNErrors).
+func TestParseDNDotnetBackslash(t *testing.T) {
+	cert := dnTestCert(t, &x509.Certificate{RawSubject: dnMarshal(t, dnSeq(dnRDN(dnATV(dnOIDO, "Contoso")), dnRDN(dnATV(dnOIDCN, `CONTOSO\station-042`))))})
+	for _, s := range []string{`CN=CONTOSO\station-042, O=Contoso`, `CN="CONTOSO\station-042", O=Contoso`, `CN=CONTOSO\\station-042,O=Contoso`} {
+		if err := dnDenotes(s, dnMustKey(t, cert.RawSubject)); err != nil {
+			t.Error(err)
+		}
+	}
+	one := dnTestCert(t, &x509.Certificate{RawSubject: dnMarshal(t, dnSeq(dnRDN(dnATV(dnOIDCN, `DOMAIN\user`))))})
+	if err := dnDenotes(`CN=DOMAIN\user`, dnMustKey(t, one.RawSubject)); err != nil {
+		t.Error(err) // not RFC 4514 (\u is no escape): .NET's reading
+	}
+	hexed := dnTestCert(t, &x509.Certificate{RawSubject: dnMarshal(t, dnSeq(dnRDN(dnATV(dnOIDCN, "a,b"))))})
+	if err := dnDenotes(`CN=a\2Cb`, dnMustKey(t, hexed.RawSubject)); err != nil {
+		t.Error(err) // one RDN that reads as RFC 4514: RFC 4514's reading
+	}
+}
+
+// What the bytes of a slash-form value stand for.
+func TestSlashReadings(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		raw  string
+		want []string
+	}{
+		{"ASCII", "station-042", []string{"station-042"}},
+		{"UTF-8, and its bytes as a T61String", "Z\xc3\xbcrich", []string{"Zürich", "Z\u00c3\u00bcrich"}},
+		{"Latin-1 T61String (not UTF-8, so also UCS-2)", "Z\xfcrich", []string{"Z\u00fcrich", "\u5afc\u7269\u6368"}},
+		{"BMPString of ASCII", "\x00s\x00t", []string{"st"}},
+		{"BMPString of Latin-1", "\x00M\x00\xe9", []string{"Mé"}},
+		{"UniversalString", "\x00\x00\x00a\x00\x00\x00b", []string{"ab"}},
+		{"a NUL in UTF-8 text: no reading", "nul\x00byte", nil},
+		{"CR LF: no reading", "a\r\n", nil},
+		{"printable bytes of a BMPString read as ASCII only", "AB", []string{"AB"}},
+	} {
+		if got := slashReadings([]byte(c.raw)); !slices.Equal(got, c.want) {
+			t.Errorf("%s: slashReadings(%q) = %q, want %q", c.name, c.raw, got, c.want)
 		}
 	}
 }

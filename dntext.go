@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // parseDNKeys parses a DN written in one of the accepted text forms and
@@ -618,12 +619,100 @@ func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
 	if err != nil {
 		return dnAttr{}, fmt.Errorf("invalid #hex value at offset %d: %v", at, err)
 	}
-	input := cryptobyte.String(der)
-	v, ok := readDERValue(&input)
-	if !ok || !input.Empty() {
-		return dnAttr{}, fmt.Errorf("#hex value at offset %d is not a single DER-encoded ASN.1 value", at)
+	v, ok := berValue(der)
+	if !ok {
+		return dnAttr{}, fmt.Errorf("#hex value at offset %d is not a single BER-encoded ASN.1 value (a string, or a value in DER)", at)
 	}
 	return dnAttrFromDER(oid, v), nil
+}
+
+// berValue reads one ASN.1 value written in BER, as RFC 4514 allows after
+// "#", and returns it as DER, which is how certificates encode it: DER as
+// is; otherwise a primitive value with a long or non-minimal length, or a
+// string in the constructed encoding (segments, definite or indefinite
+// length). A BER constructed value that is not a string would need
+// re-encoding throughout, and is refused.
+func berValue(b []byte) (derValue, bool) {
+	input := cryptobyte.String(b)
+	if v, ok := readDERValue(&input); ok && input.Empty() && !(v.tag&0xe0 == 0x20 && berStringTags[byte(v.tag)&0x1f]) {
+		return v, true // DER, and not a string in the constructed encoding, which DER forbids
+	}
+	tag, content, rest, ok := readBER(b, 0)
+	if !ok || len(rest) != 0 {
+		return derValue{}, false
+	}
+	var out cryptobyte.Builder
+	out.AddASN1(cbasn1.Tag(tag), func(c *cryptobyte.Builder) { c.AddBytes(content) })
+	full, err := out.Bytes()
+	if err != nil {
+		return derValue{}, false
+	}
+	return derValue{tag: cbasn1.Tag(tag), contents: content, full: full}, true
+}
+
+// berStringTags are the universal string types, which BER may also encode
+// constructed: a sequence of segments of the same type.
+var berStringTags = map[byte]bool{
+	12: true, 18: true, 19: true, 20: true, 21: true, 22: true, 25: true, 26: true, 27: true, 28: true, 30: true,
+}
+
+// readBER reads one BER element of b and returns its tag (primitive, for a
+// constructed string), its contents (a constructed string's segments
+// joined) and what follows it.
+func readBER(b []byte, depth int) (tag byte, content, rest []byte, ok bool) {
+	if len(b) < 2 || depth > 8 || b[0]&0x1f == 0x1f {
+		return 0, nil, nil, false
+	}
+	tag, l, b := b[0], b[1], b[2:]
+	constructed := tag&0x20 != 0
+	if constructed && (tag&0xc0 != 0 || !berStringTags[tag&0x1f]) {
+		return 0, nil, nil, false
+	}
+	var body []byte
+	indefinite := l == 0x80
+	switch {
+	case indefinite:
+		if !constructed {
+			return 0, nil, nil, false
+		}
+		body = b
+	case l&0x80 != 0:
+		n := int(l & 0x7f)
+		if n > 4 || len(b) < n {
+			return 0, nil, nil, false
+		}
+		length := 0
+		for _, c := range b[:n] {
+			length = length<<8 | int(c)
+		}
+		if b = b[n:]; length > len(b) {
+			return 0, nil, nil, false
+		}
+		body, rest = b[:length], b[length:]
+	default:
+		if int(l) > len(b) {
+			return 0, nil, nil, false
+		}
+		body, rest = b[:l], b[l:]
+	}
+	if !constructed {
+		return tag, body, rest, true
+	}
+	primitive := tag &^ 0x20
+	for {
+		if indefinite && len(body) >= 2 && body[0] == 0 && body[1] == 0 {
+			return primitive, content, body[2:], true
+		}
+		if !indefinite && len(body) == 0 {
+			return primitive, content, rest, true
+		}
+		segTag, seg, more, ok := readBER(body, depth+1)
+		if !ok || segTag != primitive {
+			return 0, nil, nil, false
+		}
+		content = append(content, seg...)
+		body = more
+	}
 }
 
 // dnAttrOID resolves an attribute type written as a short name or a dotted
