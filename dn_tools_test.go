@@ -159,6 +159,32 @@ func TestOpenSSLFormsMatch(t *testing.T) {
 			}
 		}
 	}
+	// -nameopt utf8 alone sets none of the options that make a form: it
+	// prints like .NET but most significant RDN first, so a name of several
+	// RDNs is read in the wrong order and denies (README says to paste
+	// RFC2253,-esc_msb instead).
+	utf8Denied := 0
+	for _, tn := range toolNames() {
+		if len(tn.rdns) < 2 || tn.refused != nil {
+			continue
+		}
+		der := dnMarshal(t, tn.rdns)
+		cert := dnTestCert(t, &x509.Certificate{RawSubject: der})
+		file := filepath.Join(dir, "utf8.pem")
+		if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(openssl, "x509", "-in", file, "-noout", "-subject", "-nameopt", "utf8").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		printed := strings.TrimSuffix(strings.TrimPrefix(string(out), "subject="), "\n")
+		if keys, err := parseDNKeys(printed); err == nil && slices.Contains(keys, dnMustKey(t, cert.RawSubject)) {
+			t.Errorf("%s, -nameopt utf8: %q denotes the name; README says this form does not", tn.name, printed)
+		}
+		utf8Denied++
+	}
+	t.Logf("-nameopt utf8 (not a form): %d printed names of several RDNs denote other names, as documented", utf8Denied)
 	for _, form := range opensslForms {
 		label := form
 		if label == "" {
