@@ -110,22 +110,10 @@ func TestOpenSSLFormsMatch(t *testing.T) {
 		if !bytes.Equal(cert.RawSubject, der) {
 			t.Fatalf("%s: the certificate's subject is not the name minted", tn.name)
 		}
-		file := filepath.Join(dir, strings.ReplaceAll(tn.name, " ", "_")+".pem")
-		if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
-			t.Fatal(err)
-		}
 		want, wantErr := dnKeyFromDER(cert.RawSubject)
 		negatives := negativeControls(t, cert.RawSubject)
 		for _, form := range opensslForms {
-			args := []string{"x509", "-in", file, "-noout", "-subject"}
-			if form != "" {
-				args = append(args, "-nameopt", form)
-			}
-			out, err := exec.Command(openssl, args...).Output()
-			if err != nil {
-				t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
-			}
-			printed := strings.TrimSuffix(strings.TrimPrefix(string(out), "subject="), "\n")
+			printed := opensslSubject(t, openssl, dir, cert, form)
 			label := form
 			if label == "" {
 				label = "default"
@@ -168,17 +156,8 @@ func TestOpenSSLFormsMatch(t *testing.T) {
 		if len(tn.rdns) < 2 || tn.refused != nil {
 			continue
 		}
-		der := dnMarshal(t, tn.rdns)
-		cert := dnTestCert(t, &x509.Certificate{RawSubject: der})
-		file := filepath.Join(dir, "utf8.pem")
-		if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.Command(openssl, "x509", "-in", file, "-noout", "-subject", "-nameopt", "utf8").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		printed := strings.TrimSuffix(strings.TrimPrefix(string(out), "subject="), "\n")
+		cert := dnTestCert(t, &x509.Certificate{RawSubject: dnMarshal(t, tn.rdns)})
+		printed := opensslSubject(t, openssl, dir, cert, "utf8")
 		if keys, err := parseDNKeys(printed); err == nil && slices.Contains(keys, dnMustKey(t, cert.RawSubject)) {
 			t.Errorf("%s, -nameopt utf8: %q denotes the name; README says this form does not", tn.name, printed)
 		}
@@ -192,6 +171,25 @@ func TestOpenSSLFormsMatch(t *testing.T) {
 		}
 		t.Logf("%s -nameopt %s: %d printed names matched, %d refused as documented, %d negative controls denied", strings.TrimSpace(string(version)), label, matched[label], refused[label], denied[label])
 	}
+}
+
+// opensslSubject is what `openssl x509 -noout -subject -nameopt form`
+// prints for cert, without "subject=" and the newline ("" is no -nameopt).
+func opensslSubject(t *testing.T, openssl, dir string, cert *x509.Certificate, form string) string {
+	t.Helper()
+	file := filepath.Join(dir, "cert.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"x509", "-in", file, "-noout", "-subject"}
+	if form != "" {
+		args = append(args, "-nameopt", form)
+	}
+	out, err := exec.Command(openssl, args...).Output()
+	if err != nil {
+		t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(string(out), "subject="), "\n")
 }
 
 // TestDotnetVectorsMatch feeds the strings the .NET runtime's own tests
