@@ -347,13 +347,15 @@ func containsDigest(set [][32]byte, d *[32]byte) bool {
 	return false
 }
 
-func containsDN(set []dnKey, k dnKey) bool {
-	if k == "" {
-		return false // an unparsable name never matches
-	}
-	for _, s := range set {
-		if s == k {
-			return true
+// containsDN reports whether one of a certificate name's keys (standard
+// first, then by bytes and as .NET displays it) is among the policy's. A
+// name without keys never matches.
+func containsDN(set []dnKey, have []dnKey) bool {
+	for _, k := range have {
+		for _, s := range set {
+			if s == k {
+				return true
+			}
 		}
 	}
 	return false

@@ -53,6 +53,15 @@ type dnKey string
 const (
 	dnKindString byte = 's'
 	dnKindDER    byte = 'd'
+	// Kinds of keyTyped, the string families it tells apart: bytes all
+	// ASCII (any type but BMPString and UniversalString), UTF-8 types
+	// (UTF8String, PrintableString, IA5String, …), T61String, BMPString,
+	// UniversalString.
+	dnKindASCII     byte = 'a'
+	dnKindUTF8      byte = 'u'
+	dnKindT61       byte = 't'
+	dnKindBMP       byte = 'b'
+	dnKindUniversal byte = 'w'
 )
 
 // ASN.1 universal string tags not named by encoding/asn1.
@@ -68,10 +77,42 @@ type dnAttr struct {
 	isString bool   // value is a decoded character string (not yet folded)
 	value    string // decoded string if isString, else the value's DER
 	der      []byte // value's DER when parsed from DER; used by formatDN
-	// alts are other values a text form's value can stand for, when the
-	// form cannot tell them apart (see slashReadings, addDotnetReadings).
-	alts []string
+	// tag and content are the string's universal tag and its encoded
+	// bytes, for the keys other than the standard one (see dnKeyKind).
+	tag     int
+	content []byte
+	// family, for a text form's value compared by keyTyped, is the string
+	// family (dnKind*) value is read in; 0 on a certificate's side, where
+	// the tag says.
+	family byte
+	// alts are other values a text form's value can stand for, where the
+	// form cannot say which (see slashReadings, addDotnetReadings).
+	alts []dnAlt
 }
+
+// dnAlt is one other reading of a text form's value: a string of a family,
+// or (family 0, not a string) a DER value.
+type dnAlt struct {
+	value  string
+	family byte
+}
+
+// dnKeyKind says how a key compares string values.
+type dnKeyKind int
+
+const (
+	// keyStandard compares strings by their characters, folded
+	// (foldDNValue), whatever their string type: X.520 matching.
+	keyStandard dnKeyKind = iota
+	// keyTyped compares strings by their characters, folded, within a
+	// string family: what OpenSSL's slash form shows (the bytes of a
+	// string), which reads differently in each family.
+	keyTyped
+	// keyDotnet is keyStandard with every T61String whose bytes are
+	// non-ASCII UTF-8 read as UTF-8, as .NET displays it (the plugin, like
+	// OpenSSL and Go, reads T61String as Latin-1).
+	keyDotnet
+)
 
 // dnAttrTypes maps upper-cased attribute short names, as printed by OpenSSL,
 // Go, .NET/Windows and RFC 4514/4519, to OIDs.
@@ -264,20 +305,44 @@ func dnKeyFromDER(der []byte) (dnKey, error) {
 	if err != nil {
 		return "", err
 	}
-	key, ok := encodeDNKey(rdns)
+	key, ok := encodeDNKey(rdns, keyStandard)
 	if !ok {
 		return "", errDNControl
 	}
 	return key, nil
 }
 
+// typedFamily is the string family of a for keyTyped.
+func (a dnAttr) typedFamily() byte {
+	if a.family != 0 {
+		return a.family
+	}
+	switch a.tag {
+	case asn1.TagBMPString:
+		return dnKindBMP
+	case dnTagUniversalString:
+		return dnKindUniversal
+	}
+	if isASCIIString(string(a.content)) {
+		return dnKindASCII
+	}
+	if a.tag == asn1.TagT61String {
+		return dnKindT61
+	}
+	return dnKindUTF8
+}
+
 // nameFacts is what a certificate's subject or issuer yields.
 type nameFacts struct {
-	key  dnKey  // "" when the name does not parse or holds a control character: never matches
+	// keys are the name's keys: standard, typed and, when it differs,
+	// as .NET displays it (see dnKeyKind); none when the name does not
+	// parse or holds a control character: it never matches.
+	keys []dnKey
 	text string // RFC 4514 (see formatDN), "" when the name does not parse
 	// commonNames are the folded CN values, "" for one that holds a control
 	// character (it matches no policy value); lastCN is the last CN value
-	// escaped for display as formatDN escapes (as crypto/x509 keeps the last).
+	// escaped for display by writeDNDisplayValue (as crypto/x509 keeps the
+	// last).
 	commonNames []string
 	lastCN      string
 }
@@ -291,7 +356,15 @@ func nameFactsOf(der []byte) nameFacts {
 		return nameFacts{}
 	}
 	var n nameFacts
-	n.key, _ = encodeDNKey(rdns)
+	if key, ok := encodeDNKey(rdns, keyStandard); ok {
+		n.keys = append(n.keys, key)
+		if typed, ok := encodeDNKey(rdns, keyTyped); ok {
+			n.keys = append(n.keys, typed)
+		}
+		if dotnet, ok := encodeDNKey(rdns, keyDotnet); ok && dotnet != key {
+			n.keys = append(n.keys, dotnet)
+		}
+	}
 	n.text = formatRDNs(rdns)
 	for _, rdn := range rdns {
 		for _, a := range rdn {
@@ -426,7 +499,7 @@ func dnAttrFromDER(oid string, v derValue) dnAttr {
 	const classAndConstructed = 0xe0    // the bits of a tag byte above the number
 	if v.tag&classAndConstructed == 0 { // universal and primitive
 		if s, ok := dnDecodeString(int(v.tag), v.contents); ok {
-			a.isString, a.value = true, s
+			a.isString, a.value, a.tag, a.content = true, s, int(v.tag), v.contents
 			return a
 		}
 	}
@@ -496,10 +569,10 @@ func dnDecodeString(tag int, b []byte) (string, bool) {
 	return "", false
 }
 
-// encodeDNKey builds the key described at dnKey. It reports false when a
-// value holds a control character: such a name never matches (see
-// foldDNValue).
-func encodeDNKey(rdns [][]dnAttr) (dnKey, bool) {
+// encodeDNKey builds the key described at dnKey, comparing strings as kind
+// says. It reports false when a value holds a control character: such a
+// name never matches (see foldDNValue).
+func encodeDNKey(rdns [][]dnAttr, kind dnKeyKind) (dnKey, bool) {
 	b := make([]byte, 0, 128)
 	b = binary.AppendUvarint(b, uint64(len(rdns)))
 	var encs [][]byte
@@ -507,7 +580,7 @@ func encodeDNKey(rdns [][]dnAttr) (dnKey, bool) {
 		b = binary.AppendUvarint(b, uint64(len(rdn)))
 		if len(rdn) == 1 {
 			var ok bool
-			if b, ok = appendDNAttrKey(b, rdn[0]); !ok {
+			if b, ok = appendDNAttrKey(b, rdn[0], kind); !ok {
 				return "", false
 			}
 			continue
@@ -515,7 +588,7 @@ func encodeDNKey(rdns [][]dnAttr) (dnKey, bool) {
 		// A multi-valued RDN is a SET: sort so "+" order does not matter.
 		encs = encs[:0]
 		for _, a := range rdn {
-			e, ok := appendDNAttrKey(nil, a)
+			e, ok := appendDNAttrKey(nil, a, kind)
 			if !ok {
 				return "", false
 			}
@@ -529,18 +602,24 @@ func encodeDNKey(rdns [][]dnAttr) (dnKey, bool) {
 	return dnKey(b), true
 }
 
-func appendDNAttrKey(b []byte, a dnAttr) ([]byte, bool) {
+func appendDNAttrKey(b []byte, a dnAttr, kind dnKeyKind) ([]byte, bool) {
 	b = binary.AppendUvarint(b, uint64(len(a.oid)))
 	b = append(b, a.oid...)
 	v := a.value
-	if a.isString {
-		b = append(b, dnKindString)
-		var ok bool
-		if v, ok = foldDNValue(v); !ok {
-			return nil, false
-		}
-	} else {
+	switch {
+	case !a.isString:
 		b = append(b, dnKindDER)
+	case hasControl(a.value):
+		return nil, false
+	case kind == keyTyped:
+		b = append(b, a.typedFamily())
+		v, _ = foldDNValue(v)
+	default:
+		if kind == keyDotnet && a.tag == asn1.TagT61String && !isASCIIString(string(a.content)) && utf8.Valid(a.content) {
+			v = string(a.content)
+		}
+		b = append(b, dnKindString)
+		v, _ = foldDNValue(v)
 	}
 	b = binary.AppendUvarint(b, uint64(len(v)))
 	return append(b, v...), true
@@ -670,17 +749,20 @@ func formatRDNs(rdns [][]dnAttr) string {
 	return b.String()
 }
 
-// writeDNDisplayValue writes v with \XX escapes (of its UTF-8 bytes) for
-// the characters that are not printable, and nothing else escaped: a value
-// for a placeholder or a log line, which then cannot break a header or a
-// line.
+// writeDNDisplayValue writes v for a placeholder or a log line: \XX
+// escapes (of its UTF-8 bytes) for the characters that are not printable,
+// and \\ for a backslash, so that it cannot break a header or a line, and
+// two values never look the same.
 func writeDNDisplayValue(b *strings.Builder, v string) {
 	for _, r := range v {
-		if r == ' ' || unicode.IsPrint(r) {
+		switch {
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == ' ' || unicode.IsPrint(r):
 			b.WriteRune(r)
-			continue
+		default:
+			writeDNHexEscape(b, r)
 		}
-		writeDNHexEscape(b, r)
 	}
 }
 

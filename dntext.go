@@ -20,13 +20,15 @@ import (
 )
 
 // parseDNKeys parses a DN written in one of the accepted text forms and
-// returns the keys of the certificate names it denotes: one, unless the form
-// cannot tell string types apart (see slashReadings and addDotnetReadings), and
-// never more than maxDNReadings. The forms, and how each is recognised, are
-// described in README (Distinguished names as tools print them):
+// returns the keys of the certificate names it denotes: usually one; a
+// "#hex" value in .NET's form adds the reading .NET gives it (see
+// addDotnetReadings), never more than maxDNReadings in all. The forms, and
+// how each is recognised, are described in README (Distinguished names as
+// tools print them):
 //
 //   - OpenSSL's slash form (-nameopt compat, X509_NAME_oneline, Apache's
-//     legacy SSL_CLIENT_S_DN): starts with "/"; read by parseSlashDN.
+//     legacy SSL_CLIENT_S_DN): starts with "/"; read by parseSlashDN, and
+//     compared within each string family its bytes can be (keyTyped).
 //   - OpenSSL's oneline form (its default, and -nameopt oneline): "=" with a
 //     space on each side, most significant RDN first, backslash escapes.
 //   - RFC 4514/2253 (-nameopt RFC2253, Go, LDAP tools): least significant RDN
@@ -35,7 +37,9 @@ import (
 //     API Management): least significant first, ", " between RDNs, " + "
 //     inside one, no escapes (a backslash is itself), values with special
 //     characters in double quotes with "" for a quote. Where a name reads
-//     differently as .NET and as RFC 4514, it is refused as ambiguous.
+//     differently as .NET and as RFC 4514, it is refused as ambiguous. (How
+//     .NET displays a T61String is handled on the certificate's side:
+//     keyDotnet.)
 //
 // Attribute types are case-insensitive short names (OpenSSL's, RFC 4519's
 // and .NET's) or dotted OIDs, with an optional "OID." prefix.
@@ -58,15 +62,14 @@ func parseDNKeys(s string) ([]dnKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		return expandDNKeys(rdns)
+		return expandDNKeys(rdns, keyTyped)
 	}
 
 	escaped := dnParser{s: s}
 	rdns, err := escaped.parse()
 	if err == nil && escaped.spacedEquals == escaped.nattrs {
-		// OpenSSL's oneline form: most significant RDN first, as in DER. It
-		// reads T61String as Latin-1, as the plugin does.
-		return expandDNKeys(rdns)
+		// OpenSSL's oneline form: most significant RDN first, as in DER.
+		return expandDNKeys(rdns, keyStandard)
 	}
 	keys, rfcErr := []dnKey(nil), err
 	if err == nil {
@@ -74,7 +77,7 @@ func parseDNKeys(s string) ([]dnKey, error) {
 		if escaped.dotnetSeparators {
 			addDotnetReadings(rdns) // it could be .NET's
 		}
-		if keys, rfcErr = expandDNKeys(rdns); rfcErr != nil {
+		if keys, rfcErr = expandDNKeys(rdns, keyStandard); rfcErr != nil {
 			return nil, rfcErr
 		}
 	}
@@ -85,16 +88,18 @@ func parseDNKeys(s string) ([]dnKey, error) {
 	}
 	dotnet := dnParser{s: s, literalBackslash: true}
 	netRDNs, netErr := dotnet.parse()
-	if netErr != nil || !dotnet.dotnetSeparators || dotnet.spacedEquals == dotnet.nattrs || (rfcErr == nil && dotnet.nseps == 0) {
-		// Not .NET's form, or a single RDN that reads as RFC 4514.
+	oneRDN := escaped.nseps == 0 && dotnet.nseps == 0
+	if netErr != nil || !dotnet.dotnetSeparators || dotnet.spacedEquals == dotnet.nattrs || (rfcErr == nil && oneRDN && !escaped.unusualEscape) {
+		// Not .NET's form; or one RDN that reads as RFC 4514 with escapes
+		// RFC 2253 tools write.
 		return keys, rfcErr
 	}
 	slices.Reverse(netRDNs)
 	addDotnetReadings(netRDNs)
-	netKeys, netErr := expandDNKeys(netRDNs)
+	netKeys, netErr := expandDNKeys(netRDNs, keyStandard)
 	switch {
 	case netErr != nil:
-		return keys, rfcErr
+		return nil, netErr
 	case rfcErr != nil:
 		return netKeys, nil
 	case !slices.Equal(keys, netKeys):
@@ -116,7 +121,10 @@ func parseDNKeys(s string) ([]dnKey, error) {
 // ending in a backslash before the next attribute ("CN=a\/O=b" is also
 // "CN=a/O=b"), detected as "\/" or "\+" followed by TYPE=; and a literal
 // backslash followed by "x" and two hex digits naming an escaped byte, which
-// is always read as that byte.
+// is always read as that byte. So are what earlier versions of the plugin
+// read as RFC 4514 in this form, which now means something else: a
+// backslash before a character RFC 4514 escapes or two hex digits, a value
+// in double quotes, a value of "#" and hex digits.
 func parseSlashDN(s string, start int) ([][]dnAttr, error) {
 	var rdns [][]dnAttr
 	var rdn []dnAttr
@@ -149,6 +157,9 @@ func parseSlashDN(s string, start int) ([][]dnAttr, error) {
 		var raw []byte
 		for pos < len(s) && s[pos] != '/' && s[pos] != '+' {
 			c := s[pos]
+			if c == '\\' && pos+1 < len(s) && slashOldEscape(s[pos+1:]) {
+				return nil, fmt.Errorf(`%q at offset %d: in OpenSSL's slash form a backslash is itself except in \/, \+ and \xHH, and earlier versions of this plugin read %q as an RFC 4514 escape; write the name as RFC 4514 (openssl -nameopt RFC2253)`, s[pos:min(pos+3, len(s))], pos, s[pos:min(pos+3, len(s))])
+			}
 			if c == '\\' && pos+1 < len(s) {
 				switch n := s[pos+1]; {
 				case n == '/' || n == '+':
@@ -169,11 +180,14 @@ func parseSlashDN(s string, start int) ([][]dnAttr, error) {
 			raw = append(raw, c)
 			pos++
 		}
+		if v := string(raw); len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' || len(v) >= 3 && v[0] == '#' && len(v)%2 == 1 && strings.Trim(v[1:], "0123456789abcdefABCDEF") == "" {
+			return nil, fmt.Errorf(`value of %s at offset %d: in OpenSSL's slash form quotes and "#" are themselves, and earlier versions of this plugin read %q as a quoted or #hex value; write the name as RFC 4514 (openssl -nameopt RFC2253)`, dnShort(typ), valueStart, dnShort(v))
+		}
 		readings := slashReadings(raw)
 		if len(readings) == 0 {
 			return nil, fmt.Errorf("value of %s at offset %d: its bytes read as no string without control characters (such as NUL, tab, CR or LF), and names holding control characters never match anything", dnShort(typ), valueStart)
 		}
-		rdn = append(rdn, dnAttr{oid: oid, isString: true, value: readings[0], alts: readings[1:]})
+		rdn = append(rdn, dnAttr{oid: oid, isString: true, value: readings[0].value, family: readings[0].family, alts: readings[1:]})
 		if pos == len(s) {
 			return append(rdns, rdn), nil
 		}
@@ -185,47 +199,69 @@ func parseSlashDN(s string, start int) ([][]dnAttr, error) {
 	}
 }
 
-// slashAttrFollows reports whether s starts with "TYPE=" for an attribute
-// type the parser knows.
+// slashOldEscape reports whether s, which follows a backslash, starts as an
+// RFC 4514 escape would (a special character, a space, or two hex digits).
+func slashOldEscape(s string) bool {
+	if s[0] == '+' {
+		return false // an escape in both
+	}
+	if strings.ContainsRune(rfc2253Specials, rune(s[0])) {
+		return true
+	}
+	return len(s) >= 2 && isHexDigit(s[0]) && isHexDigit(s[1])
+}
+
+// slashAttrFollows reports whether s starts with something that reads as
+// "TYPE=": an attribute type name or OID (letters, digits, ".", "-", "_"),
+// known to the parser or not.
 func slashAttrFollows(s string) bool {
 	typ, _, ok := strings.Cut(s, "=")
-	if !ok || strings.ContainsAny(typ, "/+") {
+	if !ok {
 		return false
 	}
 	typ = strings.TrimSpace(typ)
 	if typ == "" {
 		return false
 	}
-	_, err := dnAttrOID(typ)
-	return err == nil
+	for i := 0; i < len(typ); i++ {
+		if c := typ[i]; !dnIsAlnum(c) && c != '.' && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // slashReadings returns the strings a slash-form value's bytes can stand
-// for, as the certificate's string would decode: as UTF-8 (UTF8String and
-// the ASCII types), as Latin-1 (T61String) when a byte is above 0x7F, and,
-// when the bytes are not UTF-8 or have a zero byte high in every code unit,
-// as UCS-2 (BMPString) or UCS-4 (UniversalString) big-endian. Readings that
-// hold a control character are dropped: such a name never matches. So "\x00s\x00t" is the BMPString "st", and
-// "Z\xC3\xBCrich" is both the UTF8String "Zürich" and the T61String whose
-// bytes those are, which OpenSSL prints the same way. A BMPString made only
-// of characters whose two bytes are printable ASCII (some CJK characters)
-// prints without any escape and is read only as the ASCII it looks like.
-func slashReadings(raw []byte) []string {
-	var out []string
-	add := func(s string, ok bool) {
-		if ok && !hasControl(s) && !slices.Contains(out, s) {
-			out = append(out, s)
+// for, each in the string family it reads as, so that it matches only
+// certificates whose string of that family OpenSSL prints this way: bytes
+// all ASCII read as themselves (in any type but BMPString and
+// UniversalString); other bytes as UTF-8 (UTF8String, …) where they are
+// UTF-8, and as Latin-1 (T61String); and, where a byte is escaped and the
+// bytes are not UTF-8 or have a zero high byte in every character, as
+// UCS-2 (BMPString) or UCS-4 (UniversalString) big-endian. Readings that
+// hold a control character are dropped: such a name never matches. So
+// "\x00s\x00t" is the BMPString "st", and "Z\xC3\xBCrich" is the
+// UTF8String "Zürich" or the T61String whose bytes those are, but not a
+// UTF8String "ZÃ¼rich". A BMPString made only of characters whose two bytes
+// are printable ASCII (some CJK characters) prints without any escape and
+// is read only as the ASCII it looks like.
+func slashReadings(raw []byte) []dnAlt {
+	var out []dnAlt
+	add := func(s string, family byte, ok bool) {
+		if ok && !hasControl(s) {
+			out = append(out, dnAlt{value: s, family: family})
 		}
 	}
-	escaped, high := false, false
+	escaped := false
 	for _, b := range raw {
 		escaped = escaped || b < 0x20 || b > 0x7e
-		high = high || b >= 0x80
 	}
 	validUTF8 := utf8.Valid(raw)
-	add(string(raw), validUTF8)
-	if high {
-		add(latin1(raw), true)
+	if isASCIIString(string(raw)) {
+		add(string(raw), dnKindASCII, true)
+	} else {
+		add(string(raw), dnKindUTF8, validUTF8)
+		add(latin1(raw), dnKindT61, true)
 	}
 	// The wide readings only where UTF-8 cannot be what was meant: the
 	// bytes are not UTF-8, or they spell Latin-range text in UCS-2 or UCS-4
@@ -233,10 +269,12 @@ func slashReadings(raw []byte) []string {
 	// ("nul\x00byte") would read as a BMPString of unrelated characters.
 	if escaped {
 		if len(raw)%2 == 0 && (!validUTF8 || zeroEvery(raw, 2, 1)) {
-			add(dnDecodeString(dnTagBMPString, raw))
+			s, ok := dnDecodeString(dnTagBMPString, raw)
+			add(s, dnKindBMP, ok)
 		}
 		if len(raw)%4 == 0 && (!validUTF8 || zeroEvery(raw, 4, 3)) {
-			add(dnDecodeString(dnTagUniversalString, raw))
+			s, ok := dnDecodeString(dnTagUniversalString, raw)
+			add(s, dnKindUniversal, ok)
 		}
 	}
 	return out
@@ -263,13 +301,14 @@ var errDNControl = errors.New("names holding control characters (such as NUL, ta
 const maxDNReadings = 64
 
 // expandDNKeys returns the keys of every combination of the readings of
-// the attributes of rdns (see dnAttr.alts), without duplicates.
-func expandDNKeys(rdns [][]dnAttr) ([]dnKey, error) {
+// the attributes of rdns (see dnAttr.alts), of the given kind, without
+// duplicates.
+func expandDNKeys(rdns [][]dnAttr, kind dnKeyKind) ([]dnKey, error) {
 	n := 1
 	for _, rdn := range rdns {
 		for _, a := range rdn {
 			if n *= 1 + len(a.alts); n > maxDNReadings {
-				return nil, fmt.Errorf("its non-ASCII values can be read in more than %d ways (see the slash form in README): write it as RFC 4514 (openssl -nameopt RFC2253)", maxDNReadings)
+				return nil, fmt.Errorf("its values can be read in more than %d ways (a slash-form value with non-ASCII bytes, or a #hex value in .NET's form, each in several): write it as RFC 4514 (openssl -nameopt RFC2253)", maxDNReadings)
 			}
 		}
 	}
@@ -283,13 +322,13 @@ func expandDNKeys(rdns [][]dnAttr) ([]dnKey, error) {
 				a := &choice[r][j]
 				if m := 1 + len(a.alts); m > 1 {
 					if pick := k % m; pick > 0 {
-						a.value = a.alts[pick-1]
+						a.value, a.family = a.alts[pick-1].value, a.alts[pick-1].family
 					}
 					k /= m
 				}
 			}
 		}
-		if key, ok := encodeDNKey(choice); ok && !slices.Contains(keys, key) {
+		if key, ok := encodeDNKey(choice, kind); ok && !slices.Contains(keys, key) {
 			keys = append(keys, key)
 		}
 	}
@@ -299,41 +338,22 @@ func expandDNKeys(rdns [][]dnAttr) ([]dnKey, error) {
 	return keys, nil
 }
 
-// addDotnetReadings gives the values that .NET prints differently from
-// RFC 4514 their .NET reading as a second one, so that a name pasted from
-// .NET matches (for names written with .NET's separators, or one RDN):
-//   - a non-ASCII string: the T61String whose bytes are the value's UTF-8.
-//     .NET prints such a T61String as that UTF-8 value, while the plugin
-//     (like OpenSSL and Go) reads T61String as Latin-1.
-//   - a "#hex" value that is not a string: the OCTET STRING holding that
-//     DER. .NET prints an OCTET STRING value as "#" and the hex of its
-//     contents, where RFC 4514 gives the hex of the whole value.
+// addDotnetReadings gives a "#hex" value that is not a string a second
+// reading, as .NET prints it: the OCTET STRING holding that DER. .NET
+// prints an OCTET STRING value as "#" and the hex of its contents, where
+// RFC 4514 gives the hex of the whole value.
 func addDotnetReadings(rdns [][]dnAttr) {
 	for _, rdn := range rdns {
 		for i := range rdn {
-			a := &rdn[i]
-			switch {
-			case a.isString:
-				if r, ok := t61Reading(*a); ok {
-					a.alts = append(a.alts, r)
-				}
-			default:
+			if a := &rdn[i]; !a.isString {
 				var b cryptobyte.Builder
 				b.AddASN1OctetString([]byte(a.value))
 				if der, err := b.Bytes(); err == nil {
-					a.alts = append(a.alts, string(der))
+					a.alts = append(a.alts, dnAlt{value: string(der)})
 				}
 			}
 		}
 	}
-}
-
-func t61Reading(a dnAttr) (string, bool) {
-	if isASCIIString(a.value) {
-		return "", false
-	}
-	r := latin1(a.value)
-	return r, !hasControl(r)
 }
 
 func isASCIIString(s string) bool {
@@ -374,6 +394,10 @@ type dnParser struct {
 	// written as .NET writes them: ", " between RDNs, " + " inside one.
 	nseps            int
 	dotnetSeparators bool
+	// unusualEscape: some escape is one RFC 2253 tools (OpenSSL, Go) never
+	// write, a \XX for a printable character or a backslash before one that
+	// needs none, as in .NET's "CN=CORP\700123", where it is no escape.
+	unusualEscape bool
 }
 
 // isRDNSep reports whether c separates RDNs.
@@ -405,7 +429,7 @@ func (p *dnParser) skipSpace() {
 	}
 }
 
-func isDNSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+func isDNSpace(c byte) bool { return c == ' ' }
 
 func (p *dnParser) parse() ([][]dnAttr, error) {
 	var rdns [][]dnAttr
@@ -569,6 +593,10 @@ func (p *dnParser) parseQuotedValue() ([]byte, error) {
 	}
 }
 
+// rfc2253Specials are the characters RFC 2253 tools escape with a
+// backslash.
+const rfc2253Specials = ` ,+"\<>;=#`
+
 // unescape decodes the backslash escape at p.pos and appends it to buf.
 // "\XX" is a hex byte; a backslash before any other
 // ASCII punctuation or a space is that character. Anything else is rejected
@@ -582,11 +610,14 @@ func (p *dnParser) unescape(buf []byte) ([]byte, error) {
 	c := p.s[p.pos]
 	if isHexDigit(c) {
 		if p.pos+1 < len(p.s) && isHexDigit(p.s[p.pos+1]) {
-			buf = append(buf, dnUnhex(c)<<4|dnUnhex(p.s[p.pos+1]))
+			b := dnUnhex(c)<<4 | dnUnhex(p.s[p.pos+1])
+			p.unusualEscape = p.unusualEscape || (b >= ' ' && b <= '~' && !strings.ContainsRune(rfc2253Specials, rune(b)))
+			buf = append(buf, b)
 			p.pos += 2
 			return buf, nil
 		}
 	} else if c >= ' ' && c <= '~' && !dnIsAlnum(c) {
+		p.unusualEscape = p.unusualEscape || !strings.ContainsRune(rfc2253Specials, rune(c))
 		p.pos++
 		return append(buf, c), nil
 	}
@@ -634,12 +665,16 @@ func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
 // re-encoding throughout, and is refused.
 func berValue(b []byte) (derValue, bool) {
 	input := cryptobyte.String(b)
-	if v, ok := readDERValue(&input); ok && input.Empty() && !(v.tag&0xe0 == 0x20 && berStringTags[byte(v.tag)&0x1f]) {
-		return v, true // DER, and not a string in the constructed encoding, which DER forbids
+	der, derOK := readDERValue(&input)
+	derOK = derOK && input.Empty()
+	if derOK && !(der.tag&0xe0 == 0x20 && berStringTags[byte(der.tag)&0x1f]) {
+		return der, true // DER, and not a string in the constructed encoding, which DER forbids
 	}
 	tag, content, rest, ok := readBER(b, 0)
 	if !ok || len(rest) != 0 {
-		return derValue{}, false
+		// Not a constructed string after all: a value compared by its DER,
+		// as the certificate's side compares it.
+		return der, derOK
 	}
 	var out cryptobyte.Builder
 	out.AddASN1(cbasn1.Tag(tag), func(c *cryptobyte.Builder) { c.AddBytes(content) })
@@ -681,11 +716,11 @@ func readBER(b []byte, depth int) (tag byte, content, rest []byte, ok bool) {
 		if n > 4 || len(b) < n {
 			return 0, nil, nil, false
 		}
-		length := 0
+		var length uint64
 		for _, c := range b[:n] {
-			length = length<<8 | int(c)
+			length = length<<8 | uint64(c)
 		}
-		if b = b[n:]; length > len(b) {
+		if b = b[n:]; length > uint64(len(b)) {
 			return 0, nil, nil, false
 		}
 		body, rest = b[:length], b[length:]

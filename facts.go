@@ -72,8 +72,8 @@ type contentFacts struct {
 	sha256 [32]byte
 	spki   [32]byte // SHA-256 of SubjectPublicKeyInfo
 
-	subject, issuer             dnKey  // "" when the name does not parse: never matches
-	subjectString, issuerString string // RFC 4514, "" when the name does not parse
+	subject, issuer             []dnKey // nameFacts.keys: none when the name never matches
+	subjectString, issuerString string  // RFC 4514, "" when the name does not parse
 	commonNames                 []string
 	dnsNames                    []string
 	emails                      []string
@@ -108,9 +108,9 @@ func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
 		isCA:      cert.BasicConstraintsValid && cert.IsCA,
 	}
 	subject := nameFactsOf(cert.RawSubject)
-	f.subject, f.subjectString, f.commonNames = subject.key, subject.text, subject.commonNames
+	f.subject, f.subjectString, f.commonNames = subject.keys, subject.text, subject.commonNames
 	issuer := nameFactsOf(cert.RawIssuer)
-	f.issuer, f.issuerString = issuer.key, issuer.text
+	f.issuer, f.issuerString = issuer.keys, issuer.text
 	for _, n := range cert.DNSNames {
 		f.dnsNames = append(f.dnsNames, normalizeDNSName(n))
 	}

@@ -37,7 +37,7 @@ func (Matcher) CaddyModule() caddy.ModuleInfo {
 // Provision compiles the policy.
 func (m *Matcher) Provision(ctx caddy.Context) error {
 	m.logger = ctx.Logger()
-	return m.Policy.Provision(ctx)
+	return m.Policy.provision(ctx, m.logger)
 }
 
 // Match returns true if r satisfies the policy.

@@ -44,7 +44,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision compiles the policy.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	return h.Policy.Provision(ctx)
+	return h.Policy.provision(ctx, h.logger)
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.

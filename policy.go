@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddytls"
 )
@@ -152,7 +154,11 @@ type compiledIdentity struct {
 
 // Provision loads the trust pool and compiles the policy. Every value is
 // parsed here, once; errors name the JSON field and the offending value.
-func (p *Policy) Provision(ctx caddy.Context) error {
+func (p *Policy) Provision(ctx caddy.Context) error { return p.provision(ctx, ctx.Logger()) }
+
+// provision is Provision with the logger of the module that holds the
+// policy.
+func (p *Policy) provision(ctx caddy.Context, logger *zap.Logger) error {
 	if p.TrustPoolRaw != nil {
 		mod, err := ctx.LoadModule(p, "TrustPoolRaw")
 		if err != nil {
@@ -171,7 +177,7 @@ func (p *Policy) Provision(ctx caddy.Context) error {
 		return err
 	}
 	if w := p.emptyPolicyWarning(); w != "" {
-		ctx.Logger().Warn(w)
+		logger.Warn(w)
 	}
 	return nil
 }

@@ -13,6 +13,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/caddy-mtls/caddy-client-certificate/internal/testpki"
 )
 
@@ -108,6 +113,14 @@ func TestEmptyPolicy(t *testing.T) {
 		if w := p.emptyPolicyWarning(); w != "" {
 			t.Errorf("warning for a policy that says what it allows: %q", w)
 		}
+	}
+	// Provision says it, at WARN, in the log of the module holding it.
+	core, logs := observer.New(zapcore.InfoLevel)
+	if err := (&Policy{}).provision(caddy.Context{}, zap.New(core)); err != nil {
+		t.Fatal(err)
+	}
+	if warnings := logs.FilterLevelExact(zapcore.WarnLevel).FilterMessageSnippet("without conditions").Len(); warnings != 1 {
+		t.Errorf("Provision logged %d warnings about the empty policy, want 1: %v", warnings, logs.All())
 	}
 	if d := empty.Evaluate(state(s.Good, true, s.Root)); !d.Allowed {
 		t.Errorf("TLS-verified certificate denied: %s", d.Reason)

@@ -47,7 +47,7 @@ func (Verifier) CaddyModule() caddy.ModuleInfo {
 // Provision compiles the policy.
 func (v *Verifier) Provision(ctx caddy.Context) error {
 	v.logger = ctx.Logger()
-	return v.Policy.Provision(ctx)
+	return v.Policy.provision(ctx, v.logger)
 }
 
 // VerifyClientCertificate implements caddytls.ClientCertificateVerifier.
