@@ -124,14 +124,14 @@ var conditionTable = []*condition{
 		parseDNKeys,
 		func(want [][]dnKey) holdsFunc {
 			keys := slices.Concat(want...) // every name each value denotes
-			return func(f *contentFacts, _ []caDigest) bool { return containsDN(keys, f.subject) }
+			return func(f *contentFacts, _ []caDigest) bool { return containsDN(keys, f.subject, f.subjectOther) }
 		},
 		func(f *contentFacts, _ []caDigest) []string { return []string{f.subjectString} }),
 	defineCondition("issuer", vouchedByChain, func(c *Conditions) *[]string { return &c.Issuer },
 		parseDNKeys,
 		func(want [][]dnKey) holdsFunc {
 			keys := slices.Concat(want...) // every name each value denotes
-			return func(f *contentFacts, _ []caDigest) bool { return containsDN(keys, f.issuer) }
+			return func(f *contentFacts, _ []caDigest) bool { return containsDN(keys, f.issuer, f.issuerOther) }
 		},
 		func(f *contentFacts, _ []caDigest) []string { return []string{f.issuerString} }),
 	defineCondition("common_name", vouchedByChain, func(c *Conditions) *[]string { return &c.CommonName },
@@ -347,11 +347,19 @@ func containsDigest(set [][32]byte, d *[32]byte) bool {
 	return false
 }
 
-// containsDN reports whether one of a certificate name's keys (standard
-// first, then by bytes and as .NET displays it) is among the policy's. A
-// name without keys never matches.
-func containsDN(set []dnKey, have []dnKey) bool {
-	for _, k := range have {
+// containsDN reports whether a certificate name's standard key, or one of
+// its other keys (nameFacts: typed, and as .NET displays it), is among the
+// policy's. A name without keys never matches.
+func containsDN(set []dnKey, standard dnKey, others []dnKey) bool {
+	if standard == "" {
+		return false
+	}
+	for _, s := range set {
+		if s == standard {
+			return true
+		}
+	}
+	for _, k := range others {
 		for _, s := range set {
 			if s == k {
 				return true

@@ -72,8 +72,12 @@ type contentFacts struct {
 	sha256 [32]byte
 	spki   [32]byte // SHA-256 of SubjectPublicKeyInfo
 
-	subject, issuer             []dnKey // nameFacts.keys: none when the name never matches
-	subjectString, issuerString string  // RFC 4514, "" when the name does not parse
+	// subject and issuer are the names' standard keys ("" when the name
+	// never matches); subjectOther and issuerOther their other keys
+	// (nameFacts.keys).
+	subject, issuer             dnKey
+	subjectOther, issuerOther   []dnKey
+	subjectString, issuerString string // RFC 4514, "" when the name does not parse
 	commonNames                 []string
 	dnsNames                    []string
 	emails                      []string
@@ -95,6 +99,14 @@ type contentFacts struct {
 	shared    atomic.Bool // put in sharedFacts once
 }
 
+// splitKeys splits a name's keys into its standard key and the others.
+func splitKeys(keys []dnKey) (dnKey, []dnKey) {
+	if len(keys) == 0 {
+		return "", nil
+	}
+	return keys[0], keys[1:]
+}
+
 // deriveFacts derives the facts of cert, whose SHA-256 is digest.
 func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
 	f := &contentFacts{
@@ -108,9 +120,11 @@ func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
 		isCA:      cert.BasicConstraintsValid && cert.IsCA,
 	}
 	subject := nameFactsOf(cert.RawSubject)
-	f.subject, f.subjectString, f.commonNames = subject.keys, subject.text, subject.commonNames
+	f.subject, f.subjectOther = splitKeys(subject.keys)
+	f.subjectString, f.commonNames = subject.text, subject.commonNames
 	issuer := nameFactsOf(cert.RawIssuer)
-	f.issuer, f.issuerString = issuer.keys, issuer.text
+	f.issuer, f.issuerOther = splitKeys(issuer.keys)
+	f.issuerString = issuer.text
 	for _, n := range cert.DNSNames {
 		f.dnsNames = append(f.dnsNames, normalizeDNSName(n))
 	}
