@@ -106,7 +106,9 @@ const (
 	keyStandard dnKeyKind = iota
 	// keyTyped compares strings by their characters, folded, within a
 	// string family: what OpenSSL's slash form shows (the bytes of a
-	// string), which reads differently in each family.
+	// string), which reads differently in each family. Strings whose bytes
+	// are all ASCII read the same in every family but BMPString and
+	// UniversalString, and compare as keyStandard does.
 	keyTyped
 	// keyDotnet is keyStandard with every T61String whose bytes are
 	// non-ASCII UTF-8 read as UTF-8, as .NET displays it (the plugin, like
@@ -358,11 +360,28 @@ func nameFactsOf(der []byte) nameFacts {
 	var n nameFacts
 	if key, ok := encodeDNKey(rdns, keyStandard); ok {
 		n.keys = append(n.keys, key)
-		if typed, ok := encodeDNKey(rdns, keyTyped); ok {
-			n.keys = append(n.keys, typed)
+		// The other keys differ from the standard one only for names with
+		// non-ASCII bytes, BMPStrings or UniversalStrings (typed), or
+		// T61Strings holding non-ASCII UTF-8 (.NET's view); most names have
+		// none, and derive one key.
+		typed, dotnet := false, false
+		for _, rdn := range rdns {
+			for _, a := range rdn {
+				if a.isString {
+					typed = typed || a.typedFamily() != dnKindASCII
+					dotnet = dotnet || a.tag == asn1.TagT61String && !isASCIIString(string(a.content)) && utf8.Valid(a.content)
+				}
+			}
 		}
-		if dotnet, ok := encodeDNKey(rdns, keyDotnet); ok && dotnet != key {
-			n.keys = append(n.keys, dotnet)
+		if typed {
+			if k, ok := encodeDNKey(rdns, keyTyped); ok {
+				n.keys = append(n.keys, k)
+			}
+		}
+		if dotnet {
+			if k, ok := encodeDNKey(rdns, keyDotnet); ok {
+				n.keys = append(n.keys, k)
+			}
 		}
 	}
 	n.text = formatRDNs(rdns)
@@ -611,7 +630,7 @@ func appendDNAttrKey(b []byte, a dnAttr, kind dnKeyKind) ([]byte, bool) {
 		b = append(b, dnKindDER)
 	case hasControl(a.value):
 		return nil, false
-	case kind == keyTyped:
+	case kind == keyTyped && a.typedFamily() != dnKindASCII:
 		b = append(b, a.typedFamily())
 		v, _ = foldDNValue(v)
 	default:

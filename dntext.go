@@ -234,8 +234,8 @@ func slashAttrFollows(s string) bool {
 // slashReadings returns the strings a slash-form value's bytes can stand
 // for, each in the string family it reads as, so that it matches only
 // certificates whose string of that family OpenSSL prints this way: bytes
-// all ASCII read as themselves (in any type but BMPString and
-// UniversalString); other bytes as UTF-8 (UTF8String, …) where they are
+// all ASCII read as themselves (those characters, in any string type, as in
+// the other forms); other bytes as UTF-8 (UTF8String, …) where they are
 // UTF-8, and as Latin-1 (T61String); and, where a byte is escaped and the
 // bytes are not UTF-8 or have a zero high byte in every character, as
 // UCS-2 (BMPString) or UCS-4 (UniversalString) big-endian. Readings that
