@@ -185,6 +185,19 @@ func buildAdversarialPKI() (*advPKI, error) {
 	dn("dn-bmp", one(c), one(nameAttr{oidO, asn1.TagT61String, "Contoso Weather"}), one(nameAttr{oidOU, asn1.TagBMPString, "Stations"}), one(nameAttr{oidCN, asn1.TagBMPString, "station-042"}))
 	dn("dn-extra-rdn", one(c), one(o), one(ou), one(cn), one(utf8Attr(oidL, "Nowhere")))
 	dn("dn-missing-c", one(o), one(ou), one(cn))
+	// An O as a T61String holding the UTF-8 bytes of "Zürich Wetter" (.NET
+	// shows it as such; the plugin reads T61String as Latin-1), and an O
+	// as a UTF8String of what those bytes read as Latin-1.
+	dn("dn-t61-utf8", one(c), one(nameAttr{oidO, asn1.TagT61String, "Z\xc3\xbcrich Wetter"}), one(ou), one(cn))
+	dn("dn-mojibake", one(c), one(utf8Attr(oidO, "Z\u00c3\u00bcrich Wetter")), one(ou), one(cn))
+	// SPIFFE IDs that must not stretch a uri prefix.
+	uri := func(name, id string) {
+		keep(name)(inter.Issue(testpki.Options{Subject: goodName, URIs: []string{id}}))
+	}
+	uri("uri-spiffe", "spiffe://contoso-weather.example/stations/042")
+	uri("uri-dotdot", "spiffe://contoso-weather.example/stations/..%2fadmin")
+	uri("uri-empty-segment", "spiffe://contoso-weather.example/stations//admin")
+	uri("uri-query", "spiffe://contoso-weather.example/stations/042?role=admin")
 
 	// Odd certificates with Good's subject.
 	good := testpki.Options{Subject: goodName}
@@ -771,6 +784,17 @@ func matrixPolicies(f advFiles) []matrixPolicy {
 		{"dns-wildcard", "dns_name *.bulk.example", "dns_name", false},
 		{"dns-absent", "dns_name n5000.bulk.example", "dns_name", false},
 		{"pin-ca-leaf", fmt.Sprintf("thumbprint %x", caLeaf), "thumbprint", true},
+		// The same subject as tools print it (README: Distinguished names
+		// as tools print them): openssl -nameopt compat, .NET, openssl's
+		// default.
+		{"subject-slash", `subject "/C=US/O=Contoso Weather/OU=Stations/CN=station-042"`, "subject", false},
+		{"subject-dotnet", `subject "CN=station-042, OU=Stations, O=Contoso Weather, C=US"`, "subject", false},
+		{"subject-oneline", `subject "C = US, O = Contoso Weather, OU = Stations, CN = station-042"`, "subject", false},
+		// openssl -nameopt compat of dn-bmp (OU and CN as BMPString).
+		{"subject-slash-bmp", `subject "/C=US/O=Contoso Weather/OU=\x00S\x00t\x00a\x00t\x00i\x00o\x00n\x00s/CN=\x00s\x00t\x00a\x00t\x00i\x00o\x00n\x00-\x000\x004\x002"`, "subject", false},
+		// What .NET shows for dn-t61-utf8.
+		{"subject-dotnet-t61", "subject \"CN=station-042, OU=Stations, O=Z\u00fcrich Wetter, C=US\"", "subject", false},
+		{"uri-prefix", "uri spiffe://contoso-weather.example/stations/*", "uri", false},
 	}
 }
 
@@ -792,7 +816,10 @@ var dnCerts = []matrixCert{
 	{name: "good", why: "control: the real station-042",
 		match: map[string]bool{"subject-good": true, "cn-good": true, "subject-escaped-comma": false, "subject-escaped-plus": false,
 			"subject-multivalued": false, "subject-cn-first": false, "subject-literal-quotes": false,
-			"subject-rfc-quoted": true, "cn-cyrillic": false}},
+			"subject-rfc-quoted": true, "cn-cyrillic": false,
+			// Good's subject as openssl and .NET print it; not the slash form of dn-bmp's BMPString bytes.
+			"subject-slash": true, "subject-dotnet": true, "subject-oneline": true, "subject-slash-bmp": false, "subject-dotnet-t61": false,
+			"uri-prefix": true}},
 	{name: "dn-comma", why: `CN="station-042,OU=Stations",O,C: printed unescaped it reads like Good's DN; the comma is inside the value`,
 		match: map[string]bool{"subject-good": false, "cn-good": false, "subject-escaped-comma": true, "cn-with-comma": true}},
 	{name: "dn-plus", why: `CN="station-042+OU=Stations": a plus inside the value is not a multi-valued RDN`,
@@ -835,12 +862,24 @@ var dnCerts = []matrixCert{
 		match: map[string]bool{"subject-good": false, "cn-good": false, "cn-other": false}},
 	{name: "dn-dup-ou", why: "an extra OU=Admins RDN: the subject differs",
 		match: map[string]bool{"subject-good": false, "cn-good": true}},
-	{name: "dn-bmp", why: "Good's subject with CN and OU as BMPString and O as T61String: same characters, same name",
-		match: map[string]bool{"subject-good": true, "cn-good": true}},
+	{name: "dn-bmp", why: "Good's subject with CN and OU as BMPString and O as T61String: same characters, same name, in every form; and the slash form of its own BMPString bytes",
+		match: map[string]bool{"subject-good": true, "cn-good": true, "subject-slash": true, "subject-dotnet": true, "subject-oneline": true, "subject-slash-bmp": true}},
 	{name: "dn-extra-rdn", why: "Good's subject plus a trailing L=Nowhere: no prefix matching",
 		match: map[string]bool{"subject-good": false, "cn-good": true}},
 	{name: "dn-missing-c", why: "Good's subject without C=US: no suffix matching",
 		match: map[string]bool{"subject-good": false, "cn-good": true}},
+	{name: "dn-t61-utf8", why: "O as a T61String holding UTF-8: matched as .NET shows it, not as Good's O",
+		match: map[string]bool{"subject-good": false, "subject-dotnet-t61": true, "subject-slash": false}},
+	{name: "dn-mojibake", why: "O as the UTF8String those T61 bytes read as in Latin-1: a different name, which .NET's form must not reach",
+		match: map[string]bool{"subject-good": false, "subject-dotnet-t61": false}},
+	{name: "uri-spiffe", why: "control: a SPIFFE ID below the prefix",
+		match: map[string]bool{"subject-good": true, "uri-prefix": true}},
+	{name: "uri-dotdot", why: "a percent-encoded dot segment after the prefix",
+		match: map[string]bool{"subject-good": true, "uri-prefix": false}},
+	{name: "uri-empty-segment", why: "an empty segment after the prefix",
+		match: map[string]bool{"subject-good": true, "uri-prefix": false}},
+	{name: "uri-query", why: "a query after the prefix",
+		match: map[string]bool{"subject-good": true, "uri-prefix": false}},
 }
 
 var oddCerts = []matrixCert{
@@ -1533,6 +1572,24 @@ func TestAdversarialAmbiguousCommonNamePlaceholders(t *testing.T) {
 	loadCaddyfile(t, b.String())
 	got := once(t, f, "h1", "dn-dup-cn-other", fmt.Sprintf("https://localhost:%d/", advPort(t, "X")))
 	if want := "403 common_name_mismatch"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// A CN holding CR LF, allowed by a thumbprint pin: the placeholders a
+// reverse_proxy would put in a header, and the access log's user id, carry
+// it escaped (\0D\0A), so it can break neither a header nor a log line.
+func TestAdversarialControlCharacterPlaceholders(t *testing.T) {
+	f := writeAdvPKI(t)
+	crlf := f.pki.certs["dn-cn-crlf"].Cert
+	var b strings.Builder
+	b.WriteString(globalOptions())
+	fmt.Fprintf(&b, "https://localhost:%d {\n%s", advPort(t, "CC"), f.tlsDirective("mode request"))
+	fmt.Fprintf(&b, "client_certificate {\nthumbprint %s\n}\n", sha1Of(crlf))
+	b.WriteString("respond \"{http.auth.user.id}|{http.client_certificate.common_name}\"\n}\n")
+	loadCaddyfile(t, b.String())
+	got := once(t, f, "h1", "dn-cn-crlf", fmt.Sprintf("https://localhost:%d/", advPort(t, "CC")))
+	if want := `200 station-042\0D\0A|station-042\0D\0A`; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
