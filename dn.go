@@ -1,6 +1,6 @@
-// dn.go: distinguished names: parsing the text forms operators paste and
-// the DER of certificates into one structural key, and formatting DER for
-// humans.
+// dn.go: distinguished names in certificates: reading their DER into the
+// structural keys that text DNs (dntext.go) are also read into, and
+// formatting DER for humans.
 
 package clientcertificate
 
@@ -325,7 +325,7 @@ func (a dnAttr) typedFamily() byte {
 	case dnTagUniversalString:
 		return dnKindUniversal
 	}
-	if isASCIIString(string(a.content)) {
+	if isASCII(a.content) {
 		return dnKindASCII
 	}
 	if a.tag == asn1.TagT61String {
@@ -369,7 +369,7 @@ func nameFactsOf(der []byte) nameFacts {
 			for _, a := range rdn {
 				if a.isString {
 					typed = typed || a.typedFamily() != dnKindASCII
-					dotnet = dotnet || a.tag == asn1.TagT61String && !isASCIIString(string(a.content)) && utf8.Valid(a.content)
+					dotnet = dotnet || a.tag == asn1.TagT61String && !isASCII(a.content) && utf8.Valid(a.content)
 				}
 			}
 		}
@@ -543,19 +543,12 @@ func dnDecodeString(tag int, b []byte) (string, bool) {
 		}
 		return string(b), true
 	case asn1.TagPrintableString, asn1.TagIA5String, asn1.TagNumericString, dnTagVisibleString:
-		for _, c := range b {
-			if c >= utf8.RuneSelf {
-				return "", false
-			}
+		if !isASCII(b) {
+			return "", false
 		}
 		return string(b), true
 	case asn1.TagT61String:
-		var sb strings.Builder
-		sb.Grow(len(b))
-		for _, c := range b {
-			sb.WriteRune(rune(c))
-		}
-		return sb.String(), true
+		return latin1(b), true
 	case asn1.TagBMPString: // UCS-2 big-endian; surrogates are not characters
 		if len(b)%2 != 0 {
 			return "", false
@@ -634,7 +627,7 @@ func appendDNAttrKey(b []byte, a dnAttr, kind dnKeyKind) ([]byte, bool) {
 		b = append(b, a.typedFamily())
 		v, _ = foldDNValue(v)
 	default:
-		if kind == keyDotnet && a.tag == asn1.TagT61String && !isASCIIString(string(a.content)) && utf8.Valid(a.content) {
+		if kind == keyDotnet && a.tag == asn1.TagT61String && !isASCII(a.content) && utf8.Valid(a.content) {
 			v = string(a.content)
 		}
 		b = append(b, dnKindString)

@@ -257,7 +257,7 @@ func slashReadings(raw []byte) []dnAlt {
 		escaped = escaped || b < 0x20 || b > 0x7e
 	}
 	validUTF8 := utf8.Valid(raw)
-	if isASCIIString(string(raw)) {
+	if isASCII(raw) {
 		add(string(raw), dnKindASCII, true)
 	} else {
 		add(string(raw), dnKindUTF8, validUTF8)
@@ -354,15 +354,6 @@ func addDotnetReadings(rdns [][]dnAttr) {
 			}
 		}
 	}
-}
-
-func isASCIIString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // latin1 reads the bytes of s as ISO-8859-1, as the plugin decodes

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // digestSet holds decoded certificate thumbprints, SHA-1 and SHA-256 apart,
@@ -277,9 +278,9 @@ func normalizeEmail(s string) string {
 	return s[:i+1] + asciiLower(s[i+1:])
 }
 
-func isASCII(s string) bool {
+func isASCII[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
+		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
