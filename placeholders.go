@@ -122,7 +122,4 @@ func (rec *decisionRecord) placeholder(key string) (any, bool) {
 
 // noCertificateFacts serves the certificate placeholders after a deny (or
 // with no certificate): all empty.
-var noCertificateFacts = &contentFacts{
-	thumbprintHex: "", thumbprintSHA256Hex: "", subjectText: "", issuerText: "",
-	commonNameText: "", serialText: "", notAfterText: "",
-}
+var noCertificateFacts = &contentFacts{}
