@@ -38,15 +38,16 @@ const (
 // structurally equal exactly when their keys are equal, so per-request
 // comparison is a string compare.
 //
-// The key is binary and not meant to be shown to anyone; use formatDN for
-// display. It encodes, with every component length-prefixed so that no value
+// The key is binary and not meant to be shown to anyone; use formatRDNs
+// for display. It encodes, with every component length-prefixed so that no value
 // can be mistaken for structure:
 //
 //	uvarint(#RDNs), then per RDN in ASN.1 order (most significant first):
 //	  uvarint(#attributes), then per attribute, sorted by encoding:
 //	    uvarint(len(OID)) OID-in-dotted-form
 //	    's' uvarint(len(v)) v   where v = foldDNValue(decoded string value), or
-//	    'd' uvarint(len(v)) v   where v = the DER of a non-string value
+//	    'd' uvarint(len(v)) v   where v = the DER of a non-string value;
+//	  keyTyped writes the string's family (dnKindASCII, …) in place of 's'
 type dnKey string
 
 // Attribute value kinds in a dnKey.
@@ -76,14 +77,14 @@ type dnAttr struct {
 	oid      string // dotted decimal, canonical (as asn1.ObjectIdentifier.String prints)
 	isString bool   // value is a decoded character string (not yet folded)
 	value    string // decoded string if isString, else the value's DER
-	der      []byte // value's DER when parsed from DER; used by formatDN
+	der      []byte // value's DER when parsed from DER; used by formatRDNs
 	// tag and content are the string's universal tag and its encoded
 	// bytes, for the keys other than the standard one (see dnKeyKind).
 	tag     int
 	content []byte
-	// family, for a text form's value compared by keyTyped, is the string
-	// family (dnKind*) value is read in; 0 on a certificate's side, where
-	// the tag says.
+	// family is the string family (dnKind*) value is compared in by
+	// keyTyped: on a certificate's side, that of its tag and bytes; for a
+	// slash-form value, the family it is read in.
 	family byte
 	// alts are other values a text form's value can stand for, where the
 	// form cannot say which (see slashReadings, addDotnetReadings).
@@ -266,9 +267,9 @@ var dotnetAttrTypes = map[string]string{
 	"X962P256V1":          "1.2.840.10045.3.1.7",
 }
 
-// dnAttrDisplayNames are the names formatDN prints: Go's for the attributes
+// dnAttrDisplayNames are the names formatRDNs prints: Go's for the attributes
 // Go knows (so logs look like pkix.Name.String), OpenSSL's for the rest.
-// Every one of them is accepted by parseDN.
+// Every one of them is accepted by parseDNKeys.
 var dnAttrDisplayNames = map[string]string{
 	"2.5.4.3":                    "CN",
 	"2.5.4.4":                    "SN",
@@ -298,40 +299,28 @@ var dnAttrDisplayNames = map[string]string{
 	"1.3.6.1.4.1.311.60.2.1.3":   "jurisdictionC",
 }
 
-// dnKeyFromDER returns the canonical key of a DER-encoded X.501 Name
-// (x509.Certificate.RawSubject / RawIssuer). Unlike pkix.Name it keeps
-// multi-valued RDNs and attribute order, which the comparison depends on.
-// A name holding a control character parses but has no key (errDNControl).
-func dnKeyFromDER(der []byte) (dnKey, error) {
-	rdns, err := parseDNDER(der)
-	if err != nil {
-		return "", err
-	}
-	key, ok := encodeDNKey(rdns, keyStandard)
-	if !ok {
-		return "", errDNControl
-	}
-	return key, nil
-}
-
-// typedFamily is the string family of a for keyTyped.
-func (a dnAttr) typedFamily() byte {
-	if a.family != 0 {
-		return a.family
-	}
-	switch a.tag {
+// stringFamily is the string family, for keyTyped, of a certificate's
+// string of this tag and content.
+func stringFamily(tag int, content []byte) byte {
+	switch tag {
 	case asn1.TagBMPString:
 		return dnKindBMP
 	case dnTagUniversalString:
 		return dnKindUniversal
 	}
-	if isASCII(a.content) {
+	if isASCII(content) {
 		return dnKindASCII
 	}
-	if a.tag == asn1.TagT61String {
+	if tag == asn1.TagT61String {
 		return dnKindT61
 	}
 	return dnKindUTF8
+}
+
+// dotnetReadsUTF8 reports whether .NET displays a differently from its
+// decoded value: a T61String whose non-ASCII bytes are UTF-8 (keyDotnet).
+func (a *dnAttr) dotnetReadsUTF8() bool {
+	return a.tag == asn1.TagT61String && a.family == dnKindT61 && utf8.Valid(a.content)
 }
 
 // nameFacts is what a certificate's subject or issuer yields.
@@ -340,7 +329,7 @@ type nameFacts struct {
 	// as .NET displays it (see dnKeyKind); none when the name does not
 	// parse or holds a control character: it never matches.
 	keys []dnKey
-	text string // RFC 4514 (see formatDN), "" when the name does not parse
+	text string // RFC 4514 (see formatRDNs), "" when the name does not parse
 	// commonNames are the folded CN values, "" for one that holds a control
 	// character (it matches no policy value); lastCN is the last CN value
 	// escaped for display by writeDNDisplayValue (as crypto/x509 keeps the
@@ -368,8 +357,8 @@ func nameFactsOf(der []byte) nameFacts {
 		for _, rdn := range rdns {
 			for _, a := range rdn {
 				if a.isString {
-					typed = typed || a.typedFamily() != dnKindASCII
-					dotnet = dotnet || a.tag == asn1.TagT61String && !isASCII(a.content) && utf8.Valid(a.content)
+					typed = typed || a.family != dnKindASCII
+					dotnet = dotnet || a.dotnetReadsUTF8()
 				}
 			}
 		}
@@ -385,6 +374,7 @@ func nameFactsOf(der []byte) nameFacts {
 		}
 	}
 	n.text = formatRDNs(rdns)
+	var lastCN string
 	for _, rdn := range rdns {
 		for _, a := range rdn {
 			if a.oid != oidCommonNameDotted || !a.isString {
@@ -392,10 +382,13 @@ func nameFactsOf(der []byte) nameFacts {
 			}
 			folded, _ := foldDNValue(a.value)
 			n.commonNames = append(n.commonNames, folded)
-			var b strings.Builder
-			writeDNDisplayValue(&b, a.value)
-			n.lastCN = b.String()
+			lastCN = a.value
 		}
+	}
+	if lastCN != "" {
+		var b strings.Builder
+		writeDNDisplayValue(&b, lastCN)
+		n.lastCN = b.String()
 	}
 	return n
 }
@@ -476,7 +469,7 @@ var dnKnownOIDs = func() map[string]string {
 
 // dnOIDFromDER returns the dotted form of a DER OBJECT IDENTIFIER element
 // as asn1.ObjectIdentifier.String prints it; OIDs that encoding/asn1 cannot
-// decode are errors, as parseDN refuses them too.
+// decode are errors, as parseDNKeys refuses them too.
 func dnOIDFromDER(der []byte) (string, error) {
 	if dotted, ok := dnKnownOIDs[string(der)]; ok {
 		return dotted, nil
@@ -519,6 +512,7 @@ func dnAttrFromDER(oid string, v derValue) dnAttr {
 	if v.tag&classAndConstructed == 0 { // universal and primitive
 		if s, ok := dnDecodeString(int(v.tag), v.contents); ok {
 			a.isString, a.value, a.tag, a.content = true, s, int(v.tag), v.contents
+			a.family = stringFamily(a.tag, a.content)
 			return a
 		}
 	}
@@ -617,22 +611,24 @@ func encodeDNKey(rdns [][]dnAttr, kind dnKeyKind) (dnKey, bool) {
 func appendDNAttrKey(b []byte, a dnAttr, kind dnKeyKind) ([]byte, bool) {
 	b = binary.AppendUvarint(b, uint64(len(a.oid)))
 	b = append(b, a.oid...)
-	v := a.value
-	switch {
-	case !a.isString:
+	if !a.isString {
 		b = append(b, dnKindDER)
-	case hasControl(a.value):
-		return nil, false
-	case kind == keyTyped && a.typedFamily() != dnKindASCII:
-		b = append(b, a.typedFamily())
-		v, _ = foldDNValue(v)
-	default:
-		if kind == keyDotnet && a.tag == asn1.TagT61String && !isASCII(a.content) && utf8.Valid(a.content) {
-			v = string(a.content)
-		}
-		b = append(b, dnKindString)
-		v, _ = foldDNValue(v)
+		b = binary.AppendUvarint(b, uint64(len(a.value)))
+		return append(b, a.value...), true
 	}
+	// A value holding a control character never matches: no key.
+	v, ok := foldDNValue(a.value)
+	if !ok {
+		return nil, false
+	}
+	kindByte := dnKindString
+	switch {
+	case kind == keyTyped && a.family != dnKindASCII:
+		kindByte = a.family
+	case kind == keyDotnet && a.dotnetReadsUTF8():
+		v, _ = foldDNValue(string(a.content))
+	}
+	b = append(b, kindByte)
 	b = binary.AppendUvarint(b, uint64(len(v)))
 	return append(b, v...), true
 }
@@ -719,21 +715,12 @@ func foldDNRune(r rune) rune {
 	return r
 }
 
-// formatDN returns the RFC 4514 string of a DER-encoded Name (for logs and
-// placeholders), or "" on error. Known attributes are printed by name with
-// their string value; other attributes, and values that are not character
-// strings, are printed as "#" and the hex of their DER. Non-printable
-// characters are \XX-escaped so the result is safe to log. parseDN accepts
-// the result and yields the same key as dnKeyFromDER.
-func formatDN(der []byte) string {
-	rdns, err := parseDNDER(der)
-	if err != nil {
-		return ""
-	}
-	return formatRDNs(rdns)
-}
-
-// formatRDNs is formatDN of a parsed name.
+// formatRDNs returns the RFC 4514 string of a parsed name (for logs and
+// placeholders). Known attributes are printed by name with their string
+// value; other attributes, and values that are not character strings, are
+// printed as "#" and the hex of their DER. Non-printable characters are
+// \XX-escaped so the result is safe to log. parseDNKeys accepts the result
+// and yields the name's standard key.
 func formatRDNs(rdns [][]dnAttr) string {
 	var b strings.Builder
 	for i := len(rdns) - 1; i >= 0; i-- {

@@ -1041,3 +1041,27 @@ func dnKeysMeet(policy, name []dnKey) bool {
 	}
 	return containsDN(policy, name[0], name[1:])
 }
+
+// dnKeyFromDER returns the standard key of a DER-encoded Name (the first of
+// nameFactsOf's keys), or errDNControl for a name holding a control
+// character.
+func dnKeyFromDER(der []byte) (dnKey, error) {
+	rdns, err := parseDNDER(der)
+	if err != nil {
+		return "", err
+	}
+	key, ok := encodeDNKey(rdns, keyStandard)
+	if !ok {
+		return "", errDNControl
+	}
+	return key, nil
+}
+
+// formatDN returns formatRDNs of a DER-encoded Name, or "" on error.
+func formatDN(der []byte) string {
+	rdns, err := parseDNDER(der)
+	if err != nil {
+		return ""
+	}
+	return formatRDNs(rdns)
+}

@@ -358,7 +358,7 @@ func addDotnetReadings(rdns [][]dnAttr) {
 
 // latin1 reads the bytes of s as ISO-8859-1, as the plugin decodes
 // T61String.
-func latin1[T string | []byte](s T) string {
+func latin1(s []byte) string {
 	var b strings.Builder
 	b.Grow(2 * len(s))
 	for i := 0; i < len(s); i++ {
@@ -391,13 +391,9 @@ type dnParser struct {
 	unusualEscape bool
 }
 
-// isRDNSep reports whether c separates RDNs.
-func (p *dnParser) isRDNSep(c byte) bool { return c == ',' || c == ';' }
-
-// isSep reports whether c ends an attribute (RDN separator or "+").
-func (p *dnParser) isSep(c byte) bool { return c == '+' || p.isRDNSep(c) }
-
-func (p *dnParser) sepNames() string { return `",", ";" or "+"` }
+// isDNSep reports whether c ends an attribute: "," or ";" between RDNs,
+// "+" inside one.
+func isDNSep(c byte) bool { return c == ',' || c == ';' || c == '+' }
 
 // dotnetSeparator reports whether the separator at p.pos is written as .NET
 // writes them: ", " (no space before, one after) or " + ".
@@ -454,7 +450,7 @@ func (p *dnParser) parse() ([][]dnAttr, error) {
 func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
 	p.skipSpace()
 	start := p.pos
-	if p.pos == len(p.s) || p.isSep(p.s[p.pos]) {
+	if p.pos == len(p.s) || isDNSep(p.s[p.pos]) {
 		switch {
 		case prevSep == '+':
 			return dnAttr{}, fmt.Errorf(`empty attribute after "+" at offset %d: "+" must join two TYPE=VALUE attributes`, start)
@@ -470,7 +466,7 @@ func (p *dnParser) parseAttr(prevSep byte) (dnAttr, error) {
 		return dnAttr{}, fmt.Errorf("too many attributes (limit %d)", maxDNAttributes)
 	}
 
-	for p.pos < len(p.s) && p.s[p.pos] != '=' && !p.isSep(p.s[p.pos]) {
+	for p.pos < len(p.s) && p.s[p.pos] != '=' && !isDNSep(p.s[p.pos]) {
 		p.pos++
 	}
 	typ := strings.TrimSpace(p.s[start:p.pos])
@@ -534,7 +530,7 @@ func (p *dnParser) parsePlainValue() ([]byte, error) {
 	var buf []byte
 	for p.pos < len(p.s) {
 		c := p.s[p.pos]
-		if p.isSep(c) {
+		if isDNSep(c) {
 			break
 		}
 		if c == '\\' && !p.literalBackslash {
@@ -568,8 +564,8 @@ func (p *dnParser) parseQuotedValue() ([]byte, error) {
 		case c == '"':
 			p.pos++
 			p.skipSpace()
-			if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
-				return nil, fmt.Errorf("unexpected %q at offset %d after the closing quote of the value starting at offset %d: expected %s or the end of the name", p.charAt(), p.pos, open, p.sepNames())
+			if p.pos < len(p.s) && !isDNSep(p.s[p.pos]) {
+				return nil, fmt.Errorf("unexpected %q at offset %d after the closing quote of the value starting at offset %d: expected \",\", \";\" or \"+\" or the end of the name", p.charAt(), p.pos, open)
 			}
 			return buf, nil
 		case c == '\\' && !p.literalBackslash:
@@ -628,7 +624,7 @@ func (p *dnParser) parseHexValue(oid string) (dnAttr, error) {
 	}
 	digits := p.s[start:p.pos]
 	p.skipSpace()
-	if p.pos < len(p.s) && !p.isSep(p.s[p.pos]) {
+	if p.pos < len(p.s) && !isDNSep(p.s[p.pos]) {
 		return dnAttr{}, fmt.Errorf(`invalid character %q at offset %d in #hex value: after "#" only hex digits are allowed (write \# for a value starting with a literal "#")`, p.charAt(), p.pos)
 	}
 	if digits == "" {

@@ -85,7 +85,7 @@ type contentFacts struct {
 	ips                         []netip.Addr
 	serial                      string // upper-case hex, no leading zeros
 	isCA                        bool
-	notBefore, notAfter         time.Time
+	notAfter                    time.Time
 	validity                    window // notBefore..notAfter
 
 	// Pre-rendered placeholder values, boxed once so that setting them on a
@@ -114,7 +114,6 @@ func deriveFacts(cert *x509.Certificate, digest [32]byte) *contentFacts {
 		sha1:      sha1.Sum(cert.Raw), //nolint:gosec // identifier, see import
 		sha256:    digest,
 		spki:      sha256.Sum256(cert.RawSubjectPublicKeyInfo),
-		notBefore: cert.NotBefore,
 		notAfter:  cert.NotAfter,
 		validity:  windowOf(cert.NotBefore, cert.NotAfter),
 		isCA:      cert.BasicConstraintsValid && cert.IsCA,

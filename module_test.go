@@ -342,14 +342,5 @@ func TestCommonNamePlaceholdersAreEscaped(t *testing.T) {
 
 // bmpCommonName is the DER of a Name with one CN as a BMPString.
 func bmpCommonName(t *testing.T, cn string) []byte {
-	t.Helper()
-	var ucs2 []byte
-	for _, r := range cn {
-		ucs2 = append(ucs2, byte(r>>8), byte(r))
-	}
-	der, err := asn1.Marshal(pkix.RDNSequence{{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: asn1.RawValue{Tag: asn1.TagBMPString, Bytes: ucs2}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
+	return dnMarshal(t, dnSeq(dnRDN(dnATV(asn1.ObjectIdentifier{2, 5, 4, 3}, dnTyped(asn1.TagBMPString, dnBMP(cn))))))
 }

@@ -137,7 +137,7 @@ func asciiLower(s string) string {
 // parseSerial canonicalises a serial number written in hex as openssl
 // prints it: case, colons, spaces and leading zeros do not matter. The result
 // is upper-case hex without leading zeros ("0" for zero), the same form
-// certFacts keeps.
+// contentFacts keeps.
 func parseSerial(value string) (string, error) {
 	s := cleanHex(value)
 	if s == "" {
@@ -305,7 +305,7 @@ func parseURIPattern(value string) (uriPattern, error) {
 	if err != nil || u.Scheme == "" || strings.ContainsAny(s, " \t") {
 		return uriPattern{}, fmt.Errorf("want an absolute URI such as spiffe://example.org/ns/prod/sa/api, optionally ending in /* to match any path below")
 	}
-	// Compare in the form certFacts keeps: crypto/x509 parses URI SANs with
+	// Compare in the form contentFacts keeps: crypto/x509 parses URI SANs with
 	// url.Parse, and String() lower-cases the scheme.
 	norm := u.String()
 	if prefix && !strings.HasSuffix(norm, "/") {

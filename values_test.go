@@ -750,7 +750,7 @@ func certificateURI(t *testing.T, san string) string {
 func TestValuesRegressions(t *testing.T) {
 	t.Run("uri pattern with upper-case scheme never matches", func(t *testing.T) {
 		// crypto/x509 parses URI SANs with url.Parse, which lower-cases the
-		// scheme, and certFacts keeps u.String(). A pattern must either be
+		// scheme, and contentFacts keeps u.String(). A pattern must either be
 		// put in that same form or be rejected.
 		p, err := parseURIPattern("SPIFFE://td/ns/prod/sa/api")
 		if err != nil {
