@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,7 +131,7 @@ func TestPolicyDecisions(t *testing.T) {
 		tc{name: "spki pin with names on a verified chain", policy: Policy{Conditions: Conditions{SPKI: []string{goodSPKI}, CommonName: []string{"station-042"}}}, leaf: s.Good, tlsRoots: roots, allowed: true},
 		tc{name: "thumbprint pin vouches for names", policy: Policy{Conditions: Conditions{Thumbprint: []string{goodSHA1}, CommonName: []string{"station-042"}}}, leaf: s.Good, allowed: true},
 		tc{name: "issuer_thumbprint never holds on a presented, unverified chain", policy: Policy{AllowUnverified: true, Conditions: Conditions{IssuerThumbprint: []string{sha1Hex(s.Intermediate.Cert)}}}, leaf: s.Good, reason: "issuer_thumbprint_mismatch"},
-		tc{name: "too many intermediates", policy: Policy{}, pool: roots, leaf: &testpki.Leaf{Cert: s.Good.Cert, Chain: repeatCert(s.Intermediate.Cert, maxPresentedIntermediates+1)}, reason: ReasonUntrusted},
+		tc{name: "too many intermediates", policy: Policy{}, pool: roots, leaf: &testpki.Leaf{Cert: s.Good.Cert, Chain: slices.Repeat([]*x509.Certificate{s.Intermediate.Cert}, maxPresentedIntermediates+1)}, reason: ReasonUntrusted},
 	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -161,14 +162,6 @@ func TestPolicyDecisions(t *testing.T) {
 			}
 		})
 	}
-}
-
-func repeatCert(c *x509.Certificate, n int) []*x509.Certificate {
-	out := make([]*x509.Certificate, n)
-	for i := range out {
-		out[i] = c
-	}
-	return out
 }
 
 func colonHex(b []byte) string {

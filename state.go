@@ -140,16 +140,6 @@ func (t *connectionTable) forget(addr uintptr) {
 	t.mu.Unlock()
 }
 
-// staleAt reports whether the entry at addr is of a collected certificate
-// whose cleanup has not run yet. Tests use it, and lookup, instead of
-// reading the map.
-func (t *connectionTable) staleAt(addr uintptr) bool {
-	t.mu.RLock()
-	c, ok := t.m[addr]
-	t.mu.RUnlock()
-	return ok && c.self.Value() == nil
-}
-
 // share makes what a verified certificate's bytes yield available to the
 // client's next connections. The caller has checked that the handshake
 // completed and the chain was verified (see sharedFacts). Large

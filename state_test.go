@@ -353,3 +353,12 @@ func TestMemosDoNotKeepPoliciesAlive(t *testing.T) {
 	}
 	runtime.KeepAlive(&leaf)
 }
+
+// staleAt reports whether the entry at addr is of a collected certificate
+// whose cleanup has not run yet.
+func (t *connectionTable) staleAt(addr uintptr) bool {
+	t.mu.RLock()
+	c, ok := t.m[addr]
+	t.mu.RUnlock()
+	return ok && c.self.Value() == nil
+}

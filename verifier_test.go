@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,21 +70,13 @@ func TestVerifierReasons(t *testing.T) {
 		"ca":                     {rawChain(s.CAAsClient), ReasonCACertificate},
 		"unparsable leaf":        {[][]byte{garbage}, ReasonNoCertificate},
 		"unparsable chain":       {[][]byte{s.Good.Cert.Raw, garbage}, ReasonUntrusted},
-		"too many intermediates": {append([][]byte{s.Good.Cert.Raw}, repeatBytes(garbage, maxPresentedIntermediates+1)...), ReasonUntrusted},
+		"too many intermediates": {append([][]byte{s.Good.Cert.Raw}, slices.Repeat([][]byte{garbage}, maxPresentedIntermediates+1)...), ReasonUntrusted},
 	} {
 		var de DenyError
 		if err := v.VerifyClientCertificate(c.raw, nil); !errors.As(err, &de) || de.Reason != c.reason {
 			t.Errorf("%s: got %v, want reason %s", name, err, c.reason)
 		}
 	}
-}
-
-func repeatBytes(b []byte, n int) [][]byte {
-	out := make([][]byte, n)
-	for i := range out {
-		out[i] = b
-	}
-	return out
 }
 
 // Without a trust_pool the verifier reads only the leaf: the rest of what a

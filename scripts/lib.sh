@@ -13,13 +13,20 @@ CADDY_VERSION=${CADDY_VERSION:-$(awk '$1 == "github.com/caddyserver/caddy/v2" { 
 # step prints a heading for the next thing the script does.
 step() { printf '\n==> %s\n' "$*"; }
 
+# gobin_dir prints where go install puts binaries: GOBIN, else GOPATH/bin.
+gobin_dir() {
+	local gobin
+	gobin=$(go env GOBIN)
+	[[ -n $gobin ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+	printf '%s\n' "$gobin"
+}
+
 # find_xcaddy sets XCADDY to an xcaddy binary: the one in GOBIN (or
 # GOPATH/bin), else on PATH, else it installs the pinned version there
 # through the Go module proxy.
 find_xcaddy() {
 	local gobin
-	gobin=$(go env GOBIN)
-	[[ -n $gobin ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+	gobin=$(gobin_dir)
 	if [[ -x $gobin/xcaddy ]]; then
 		XCADDY=$gobin/xcaddy
 	elif command -v xcaddy >/dev/null; then
@@ -127,8 +134,7 @@ check_gofmt() {
 # into build/tools (so a different version of the user's is left alone).
 find_staticcheck() {
 	local gobin cand
-	gobin=$(go env GOBIN)
-	[[ -n $gobin ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+	gobin=$(gobin_dir)
 	for cand in "$(command -v staticcheck || true)" "$gobin/staticcheck" "$ROOT/build/tools/staticcheck"; do
 		[[ -n $cand && -x $cand ]] || continue
 		if go version -m "$cand" 2>/dev/null | awk '$1 == "mod" && $2 == "honnef.co/go/tools" { print $3 }' | grep -qx "$STATICCHECK_VERSION"; then
