@@ -204,10 +204,26 @@ func opensslSubject(t *testing.T, openssl, dir string, cert *x509.Certificate, f
 // Decode(None) prints the RDNs in the other order, so only its single-RDN
 // strings are the same.
 func TestDotnetVectorsMatch(t *testing.T) {
-	matched, refused, denied := 0, 0, 0
-	for _, v := range dotnetNameVectors {
+	matched, refused, denied := checkNameVectors(t, dotnetNameVectors)
+	t.Logf(".NET runtime test vectors: %d matched, %d refused as documented, %d negative controls denied", matched, refused, denied)
+}
+
+// TestWindowsVectorsMatch does the same with the strings Wine's crypt32
+// tests expect Windows' CertNameToStr to print (windows_vectors_test.go).
+func TestWindowsVectorsMatch(t *testing.T) {
+	matched, refused, denied := checkNameVectors(t, windowsNameVectors)
+	t.Logf("CertNameToStr test vectors: %d matched, %d refused as documented, %d negative controls denied", matched, refused, denied)
+}
+
+// checkNameVectors checks that each vector's string denotes its DER's name,
+// and none of the name's negative controls, or is refused as the vector
+// says. Multi-RDN strings count only in the order that lists the least
+// significant RDN first (Flags "Reversed"); other orders name another name.
+func checkNameVectors(t *testing.T, vectors []nameVector) (matched, refused, denied int) {
+	t.Helper()
+	for _, v := range vectors {
 		if v.Want == "" {
-			continue // .NET prints no name: an invalid encoding, or an empty name
+			continue // the tool prints no name: an invalid encoding, or an empty name
 		}
 		der, err := hex.DecodeString(v.DERHex)
 		if err != nil {
@@ -218,7 +234,7 @@ func TestDotnetVectorsMatch(t *testing.T) {
 			t.Fatalf("%s %s: the DER is not a Name: %v", v.Source, v.Test, err)
 		}
 		if v.Flags != "Reversed" && len(rdns) > 1 {
-			continue // not the order .NET's Subject form prints
+			continue // not the order of the form
 		}
 		keys, perr := parseDNKeys(v.Want)
 		want, kerr := dnKeyFromDER(der)
@@ -252,5 +268,5 @@ func TestDotnetVectorsMatch(t *testing.T) {
 	if matched == 0 {
 		t.Fatal("no vector was checked")
 	}
-	t.Logf(".NET runtime test vectors: %d matched, %d refused as documented, %d negative controls denied", matched, refused, denied)
+	return matched, refused, denied
 }

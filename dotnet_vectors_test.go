@@ -15,9 +15,9 @@
 
 package clientcertificate
 
-type dotnetVector struct{ Source, Test, Flags, DERHex, Want, Refused string }
+type nameVector struct{ Source, Test, Flags, DERHex, Want, Refused string }
 
-var dotnetNameVectors = []dotnetVector{
+var dotnetNameVectors = []nameVector{
 	{"X500DistinguishedNameTests.cs", "PrintInvalidEncoding", "None", "3017311530130603550403130C436F6D6D6F6E204E616D65", "", ""},
 	{"X500DistinguishedNameTests.cs", "PrintMultiComponentRdn (both InlineData rows)", "None", "30223120300C060355040313054A616D65733010060355040A13094D6963726F736F6674", "CN=James + O=Microsoft", ""},
 	{"X500DistinguishedNameTests.cs", "PrintMultiComponentRdn (both InlineData rows)", "Reversed", "30223120300C060355040313054A616D65733010060355040A13094D6963726F736F6674", "CN=James + O=Microsoft", ""},
