@@ -198,6 +198,16 @@ func buildAdversarialPKI() (*advPKI, error) {
 	uri("uri-dotdot", "spiffe://contoso-weather.example/stations/..%2fadmin")
 	uri("uri-empty-segment", "spiffe://contoso-weather.example/stations//admin")
 	uri("uri-query", "spiffe://contoso-weather.example/stations/042?role=admin")
+	// DNS SANs that must not stretch a wildcard: IA5String allows any
+	// ASCII byte, so a CA may well have issued them.
+	dnsSAN := func(name, san string) {
+		keep(name)(inter.Issue(testpki.Options{Subject: goodName, DNSNames: []string{san}}))
+	}
+	dnsSAN("dns-label", "station-042.stations.example")
+	dnsSAN("dns-label-space", "station 042.stations.example")
+	dnsSAN("dns-label-nul", "station-042\x00.stations.example")
+	dnsSAN("dns-label-underscore", "station_042.stations.example")
+	dnsSAN("dns-two-labels", "a.station-042.stations.example")
 
 	// Odd certificates with Good's subject.
 	good := testpki.Options{Subject: goodName}
@@ -795,6 +805,7 @@ func matrixPolicies(f advFiles) []matrixPolicy {
 		// What .NET shows for dn-t61-utf8.
 		{"subject-dotnet-t61", "subject \"CN=station-042, OU=Stations, O=Z\u00fcrich Wetter, C=US\"", "subject", false},
 		{"uri-prefix", "uri spiffe://contoso-weather.example/stations/*", "uri", false},
+		{"dns-station-wildcard", "dns_name *.stations.example", "dns_name", false},
 	}
 }
 
@@ -880,6 +891,16 @@ var dnCerts = []matrixCert{
 		match: map[string]bool{"subject-good": true, "uri-prefix": false}},
 	{name: "uri-query", why: "a query after the prefix",
 		match: map[string]bool{"subject-good": true, "uri-prefix": false}},
+	{name: "dns-label", why: "control: one label of letters, digits and hyphens below the wildcard",
+		match: map[string]bool{"subject-good": true, "dns-station-wildcard": true}},
+	{name: "dns-label-space", why: "a space in the label the wildcard stands for",
+		match: map[string]bool{"subject-good": true, "dns-station-wildcard": false}},
+	{name: "dns-label-nul", why: "a NUL in the label the wildcard stands for",
+		match: map[string]bool{"subject-good": true, "dns-station-wildcard": false}},
+	{name: "dns-label-underscore", why: "an underscore in the label the wildcard stands for",
+		match: map[string]bool{"subject-good": true, "dns-station-wildcard": false}},
+	{name: "dns-two-labels", why: "two labels where the wildcard stands for one",
+		match: map[string]bool{"subject-good": true, "dns-station-wildcard": false}},
 }
 
 var oddCerts = []matrixCert{

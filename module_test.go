@@ -320,6 +320,7 @@ func TestCommonNamePlaceholdersAreEscaped(t *testing.T) {
 		{"NEL", pkix.Name{CommonName: "station-042\u0085"}, nil, `station-042\C2\85`},
 		{"BMPString with a trailing NUL", pkix.Name{}, bmpCommonName(t, "station-042\x00"), `station-042\00`},
 		{"no-break space (invisible: escaped too)", pkix.Name{CommonName: "station\u00a0042"}, nil, `station\C2\A0042`},
+		{"backslash (doubled, so no name looks like an escape)", pkix.Name{CommonName: `CONTOSO\station-042`}, nil, `CONTOSO\\station-042`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			leaf, err := testpki.SelfSigned(testpki.Options{Subject: c.subject, RawSubject: c.raw})
