@@ -96,6 +96,11 @@ type Options struct {
 
 	// Key is the certificate's private key. Nil means a new P-256 key.
 	Key crypto.Signer
+
+	// CRLDistributionPoints and OCSPServer are the URLs of the
+	// cRLDistributionPoints and authorityInfoAccess (OCSP) extensions.
+	CRLDistributionPoints []string
+	OCSPServer            []string
 }
 
 // NewRoot creates a self-signed root CA with the given subject and default
@@ -311,6 +316,8 @@ func prepare(o Options) (crypto.Signer, *x509.Certificate, error) {
 		IPAddresses:           o.IPs,
 		BasicConstraintsValid: true,
 		IsCA:                  o.IsCA,
+		CRLDistributionPoints: o.CRLDistributionPoints,
+		OCSPServer:            o.OCSPServer,
 	}
 	return key, tmpl, nil
 }
@@ -344,4 +351,48 @@ func create(tmpl, parent *x509.Certificate, key, signer crypto.Signer) (*x509.Ce
 		return nil, fmt.Errorf("testpki: parsing created certificate: %w", err)
 	}
 	return cert, nil
+}
+
+// CRLOptions describes a certificate revocation list to create with
+// [CA.CRL]. Zero times mean ThisUpdate an hour ago and NextUpdate in 24
+// hours; a nil Number means 1.
+type CRLOptions struct {
+	Number                 *big.Int
+	ThisUpdate, NextUpdate time.Time
+	// Revoked lists the revoked serial numbers (reason unspecified).
+	Revoked []*big.Int
+	// Entries are added as they are, after Revoked (reason codes,
+	// extensions).
+	Entries []x509.RevocationListEntry
+	// ExtraExtensions are added to the CRL (e.g. an unknown critical one).
+	ExtraExtensions []pkix.Extension
+}
+
+// CRL returns a DER CRL signed by ca.
+func (ca *CA) CRL(o CRLOptions) ([]byte, error) {
+	now := time.Now()
+	if o.ThisUpdate.IsZero() {
+		o.ThisUpdate = now.Add(-time.Hour)
+	}
+	if o.NextUpdate.IsZero() {
+		o.NextUpdate = now.Add(24 * time.Hour)
+	}
+	if o.Number == nil {
+		o.Number = big.NewInt(1)
+	}
+	tmpl := &x509.RevocationList{
+		Number:          o.Number,
+		ThisUpdate:      o.ThisUpdate,
+		NextUpdate:      o.NextUpdate,
+		ExtraExtensions: o.ExtraExtensions,
+	}
+	for _, s := range o.Revoked {
+		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: o.ThisUpdate})
+	}
+	tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, o.Entries...)
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert, ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("testpki: creating CRL: %w", err)
+	}
+	return der, nil
 }
