@@ -18,6 +18,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,9 +43,16 @@ type crlList struct {
 	thisUpdate     time.Time
 	nextUpdate     time.Time // zero when absent
 	unsupported    string    // "" for a complete CRL; else why it cannot vouch that a certificate is good
-	entries        int       // number of revoked entries
-	size           int       // DER length in bytes
-	revoked        serialSet
+	// scope is set when the CRL's issuingDistributionPoint names its
+	// partition: the CRL covers only certificates whose cRLDistributionPoints
+	// name one of these URIs.
+	scope []string
+	// onlyUserCerts: issuingDistributionPoint onlyContainsUserCerts; the
+	// CRL says nothing about CA certificates.
+	onlyUserCerts bool
+	entries       int // number of revoked entries
+	size          int // DER length in bytes
+	revoked       serialSet
 
 	// mu guards the signature state. Until a signature verifies, unverified
 	// holds the header crypto/x509 parsed, with RawTBSRevocationList set to
@@ -195,7 +203,7 @@ func parseCRL(data []byte) (*crlList, error) {
 		size:           len(der),
 		unverified:     header,
 	}
-	if l.unsupported, err = crlExtensionsUnsupported(header); err != nil {
+	if l.unsupported, err = l.readExtensions(header); err != nil {
 		return nil, err
 	}
 	entriesUnsupported, err := l.indexEntries(parts.revoked)
@@ -410,10 +418,10 @@ var (
 	oidCRLFreshestCRL            = asn1.ObjectIdentifier{2, 5, 29, 46}
 )
 
-// crlExtensionsUnsupported returns why the CRL's extensions keep it from
-// vouching that a certificate is good ("" if they do not), or an error if
-// one is malformed.
-func crlExtensionsUnsupported(header *x509.RevocationList) (string, error) {
+// readExtensions returns why the CRL's extensions keep it from vouching
+// that a certificate is good ("" if they do not), or an error if one is
+// malformed, and records the scope an issuingDistributionPoint gives it.
+func (l *crlList) readExtensions(header *x509.RevocationList) (string, error) {
 	unsupported := ""
 	note := func(why string) {
 		if unsupported == "" {
@@ -433,7 +441,7 @@ func crlExtensionsUnsupported(header *x509.RevocationList) (string, error) {
 		case ext.Id.Equal(oidCRLDeltaIndicator):
 			note("delta CRL (deltaCRLIndicator): it lists only the changes since a base CRL")
 		case ext.Id.Equal(oidCRLIssuingDistributionPt):
-			why, err := crlIssuingDistributionPointUnsupported(ext.Value)
+			why, err := l.readIssuingDistributionPoint(ext.Value)
 			if err != nil {
 				return "", err
 			}
@@ -457,18 +465,31 @@ func crlExtensionsUnsupported(header *x509.RevocationList) (string, error) {
 //	    indirectCRL                [4] BOOLEAN DEFAULT FALSE,
 //	    onlyContainsAttributeCerts [5] BOOLEAN DEFAULT FALSE }
 //
-// A distribution point only names the partition this CRL is, and client
-// certificates are user certificates; every other field narrows the CRL's
-// scope in a way a yes/no answer per serial cannot honour.
-func crlIssuingDistributionPointUnsupported(value []byte) (string, error) {
+// A distribution point names the partition this CRL is: l.scope, when it
+// is given as URIs (any other name is unsupported). onlyContainsUserCerts
+// keeps CA certificates out of its scope (l.onlyUserCerts). Every other
+// field narrows the CRL's scope in a way a yes/no answer per serial cannot
+// honour.
+func (l *crlList) readIssuingDistributionPoint(value []byte) (string, error) {
 	malformed := errors.New("malformed CRL: bad issuingDistributionPoint extension")
 	input := cryptobyte.String(value)
-	var idp cryptobyte.String
+	var idp, dpName cryptobyte.String
+	hasDP := false
 	if !input.ReadASN1(&idp, cbasn1.SEQUENCE) || !input.Empty() ||
-		!idp.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		!idp.ReadOptionalASN1(&dpName, &hasDP, cbasn1.Tag(0).Constructed().ContextSpecific()) {
 		return "", malformed
 	}
 	why := ""
+	if hasDP {
+		uris, ok, err := crlDistributionPointURIs(dpName)
+		if err != nil {
+			return "", malformed
+		}
+		if !ok {
+			why = "issuingDistributionPoint names its partition other than by URIs"
+		}
+		l.scope = uris
+	}
 	for _, field := range []struct {
 		tag         cbasn1.Tag
 		name        string
@@ -498,11 +519,63 @@ func crlIssuingDistributionPointUnsupported(value []byte) (string, error) {
 		if set && field.unsupported && why == "" {
 			why = "issuingDistributionPoint has " + field.name
 		}
+		if set && field.tag == 1 {
+			l.onlyUserCerts = true
+		}
 	}
 	if !idp.Empty() {
 		return "", malformed
 	}
 	return why, nil
+}
+
+// crlDistributionPointURIs reads a DistributionPointName:
+//
+//	DistributionPointName ::= CHOICE {
+//	    fullName                [0] GeneralNames,
+//	    nameRelativeToCRLIssuer [1] RelativeDistinguishedName }
+//
+// and returns its URIs; ok is false when it names anything but URIs.
+func crlDistributionPointURIs(name cryptobyte.String) (uris []string, ok bool, err error) {
+	var full cryptobyte.String
+	if !name.ReadASN1(&full, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return nil, false, nil // nameRelativeToCRLIssuer
+	}
+	if !name.Empty() {
+		return nil, false, errors.New("trailing data")
+	}
+	ok = true
+	for !full.Empty() {
+		var gn cryptobyte.String
+		var tag cbasn1.Tag
+		if !full.ReadAnyASN1(&gn, &tag) {
+			return nil, false, errors.New("bad GeneralName")
+		}
+		if tag != cbasn1.Tag(6).ContextSpecific() { // uniformResourceIdentifier
+			ok = false
+			continue
+		}
+		uris = append(uris, string(gn))
+	}
+	return uris, ok && len(uris) > 0, nil
+}
+
+// covers reports whether cert is in the CRL's scope: a CRL that names its
+// partition covers only certificates that name it, and one for user
+// certificates no CA certificate.
+func (l *crlList) covers(cert *x509.Certificate) bool {
+	if l.onlyUserCerts && cert.IsCA {
+		return false
+	}
+	if len(l.scope) == 0 {
+		return true
+	}
+	for _, u := range cert.CRLDistributionPoints {
+		if slices.Contains(l.scope, u) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxCRLEntries bounds the hash table (two slots an entry). DER lengths
