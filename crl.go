@@ -144,7 +144,16 @@ const pemTypeCRL = "X509 CRL"
 // scope or extensions are not understood is read all the same, with the
 // reason in unsupported: it still proves that the serials it lists are
 // revoked.
-func parseCRL(data []byte) (*crlList, error) {
+func parseCRL(data []byte) (*crlList, error) { return parseCRLPaced(data, nil) }
+
+// crlPaceEntries is how many entries are read between two calls of the
+// pace function of parseCRLPaced.
+const crlPaceEntries = 8192
+
+// parseCRLPaced is parseCRL calling pace (when not nil) every
+// crlPaceEntries entries, so that a background refresh can spread the
+// work of a large CRL over time.
+func parseCRLPaced(data []byte, pace func()) (*crlList, error) {
 	der, ours, err := crlDER(data)
 	if err != nil {
 		return nil, err
@@ -206,7 +215,7 @@ func parseCRL(data []byte) (*crlList, error) {
 	if l.unsupported, err = l.readExtensions(header); err != nil {
 		return nil, err
 	}
-	entriesUnsupported, err := l.indexEntries(parts.revoked)
+	entriesUnsupported, err := l.indexEntries(parts.revoked, pace)
 	if err != nil {
 		return nil, err
 	}
@@ -588,7 +597,7 @@ const maxCRLEntries = 1 << 30
 // vouching that a certificate is good ("" if none do). It reads the entries
 // twice, to check them and measure the index, then to fill it: so the index
 // is allocated once, at its final size, and nothing else per entry is.
-func (l *crlList) indexEntries(revoked cryptobyte.String) (string, error) {
+func (l *crlList) indexEntries(revoked cryptobyte.String, pace func()) (string, error) {
 	unsupported := ""
 	count, serialsSize := 0, 0
 	for rest := revoked; !rest.Empty(); {
@@ -613,6 +622,9 @@ func (l *crlList) indexEntries(revoked cryptobyte.String) (string, error) {
 			}
 		}
 		count++
+		if pace != nil && count%crlPaceEntries == 0 {
+			pace()
+		}
 		serial := canonicalSerial(e.serial)
 		serialsSize += crlUvarintSize(len(serial)) + len(serial)
 		if count > maxCRLEntries || uint64(serialsSize) > math.MaxUint32 {
@@ -621,10 +633,13 @@ func (l *crlList) indexEntries(revoked cryptobyte.String) (string, error) {
 	}
 
 	set := newSerialSet(count, serialsSize)
-	for rest := revoked; !rest.Empty(); {
+	for i := 1; !revoked.Empty(); i++ {
 		var e crlEntry
-		readCRLEntry(&rest, &e) // checked above
+		readCRLEntry(&revoked, &e) // checked above
 		set.add(canonicalSerial(e.serial))
+		if pace != nil && i%crlPaceEntries == 0 {
+			pace()
+		}
 	}
 	l.revoked = set
 	l.entries = count

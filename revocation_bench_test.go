@@ -5,8 +5,18 @@
 package clientcertificate
 
 import (
+	"crypto/tls"
+	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caddy-mtls/caddy-client-certificate/internal/testpki"
 )
@@ -52,5 +62,148 @@ func BenchmarkRevocationLookupCRL(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p.revocation.check(chain, true)
+	}
+}
+
+// BenchmarkKeepAliveDuringCRLRefresh measures what refreshing a
+// 1,000,000-entry CRL costs the requests being served: an in-process TLS
+// server deciding every request with a revocation policy on that CRL,
+// kept-alive HTTP/1.1 clients and a prober opening a new TLS connection
+// every 20 ms, first with no refresh, then while the CRL is read, parsed,
+// indexed and verified over and over, paced as a background refresh is
+// (what a refresh does; the fetch is a file read). It reports the requests per second of both phases, their
+// ratio, and the handshake p99 of both. Run it with -benchtime 1x: one
+// iteration is two phases of BENCH_PHASE (default 5s).
+func BenchmarkKeepAliveDuringCRLRefresh(b *testing.B) {
+	m := crlBenchData(b)
+	set, err := crlTestPKI()
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := writeTemp(b, "million.crl", m.der)
+	p, _ := revocationPolicy(b, Policy{Revocation: &Revocation{CRL: []string{file}}}, nil, nil)
+	phase := 5 * time.Second
+	if v, err := time.ParseDuration(os.Getenv("BENCH_PHASE")); err == nil {
+		phase = v
+	}
+
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := p.Evaluate(r.TLS); !d.Allowed {
+			http.Error(w, d.Reason, http.StatusForbidden)
+		}
+	}))
+	srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: testpki.Pool(set.Root),
+		Certificates: []tls.Certificate{set.Server.TLSCertificate()}}
+	srv.StartTLS()
+	defer srv.Close()
+	cert := set.Good.TLSCertificate()
+	clientTLS := &tls.Config{RootCAs: testpki.Pool(set.Root), ServerName: "localhost", Certificates: []tls.Certificate{cert}}
+	url := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+
+	run := func(refresh bool) (rps float64, p99 time.Duration, refreshes int, took time.Duration) {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var served atomic.Int64
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tr := &http.Transport{TLSClientConfig: clientTLS}
+				defer tr.CloseIdleConnections()
+				c := &http.Client{Transport: tr}
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					resp, err := c.Get(url)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						served.Add(1)
+					}
+				}
+			}()
+		}
+		var latencies []time.Duration
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				start := time.Now()
+				conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"), clientTLS)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				latencies = append(latencies, time.Since(start))
+				conn.Close()
+			}
+		}()
+		var done atomic.Int64
+		var busy atomic.Int64 // nanoseconds spent in completed refreshes
+		if refresh {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					start := time.Now()
+					data, err := readCRLFile(file, 64<<20)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					lists, err := parseCRLs(data, newPacer(refreshIdleFactor))
+					if err == nil {
+						err = lists[0].verifyIssuer(m.issuer)
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					busy.Add(int64(time.Since(start)))
+					done.Add(1)
+				}
+			}()
+		}
+		time.Sleep(phase)
+		close(stop)
+		wg.Wait()
+		slices.Sort(latencies)
+		if len(latencies) > 0 {
+			p99 = latencies[len(latencies)*99/100]
+		}
+		if n := done.Load(); n > 0 {
+			took = time.Duration(busy.Load() / n)
+		}
+		return float64(served.Load()) / phase.Seconds(), p99, int(done.Load()), took
+	}
+	for b.Loop() {
+		base, baseP99, _, _ := run(false)
+		during, duringP99, refreshes, took := run(true)
+		b.ReportMetric(base, "req/s-idle")
+		b.ReportMetric(during, "req/s-refreshing")
+		b.ReportMetric(during/base, "ratio")
+		b.ReportMetric(float64(baseP99.Microseconds())/1000, "handshake-p99-ms-idle")
+		b.ReportMetric(float64(duringP99.Microseconds())/1000, "handshake-p99-ms-refreshing")
+		b.ReportMetric(float64(refreshes), "refreshes")
+		b.ReportMetric(took.Seconds(), "s/refresh")
 	}
 }
