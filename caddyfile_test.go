@@ -455,6 +455,11 @@ func FuzzUnmarshalCaddyfile(f *testing.F) {
 		"common_name {\n\tx\n}",
 		"}\nclient_certificate {",
 		"identity a {\n\tidentity b {\n\t\tcommon_name c\n\t}\n}",
+		"revocation {\n\tcrl /etc/ca.crl http://pki.example/ca.crl\n\tcheck chain\n\ton_unknown allow\n\tstale_grace 0s\n\trefresh 1s\n\trecheck 1m\n\ttimeout 2s\n\tmax_crl_size 1MiB\n}",
+		"revocation {\n\tocsp http://ocsp.example\n\tcrl_from_cdp\n}",
+		"revocation {\n\tocsp\n\tocsp\n}",
+		"revocation {\n}",
+		"revocation {\n\tmax_crl_size 0\n\tocsp\n}",
 	} {
 		f.Add(s)
 	}

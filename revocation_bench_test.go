@@ -207,3 +207,32 @@ func BenchmarkKeepAliveDuringCRLRefresh(b *testing.B) {
 		b.ReportMetric(took.Seconds(), "s/refresh")
 	}
 }
+
+// The verifier with OCSP once the answer is cached, the responder down: a
+// handshake does not wait for the responder at all (compare with
+// BenchmarkVerifierHandshake, which has no revocation).
+func BenchmarkVerifierHandshakeOCSPCachedResponderDown(b *testing.B) {
+	s := pki(b)
+	var statuses ocspStatuses
+	responder := newOCSPTestResponder(b, s.Intermediate, statuses.answer)
+	sw := newOCSPSwitch(b, responder.URL)
+	leaf := ocspLeaf(b, s, "ocsp-bench", sw.URL)
+	p, _ := revocationPolicy(b, Policy{Revocation: &Revocation{OCSP: true}, Conditions: Conditions{Issuer: []string{issuingCA}}}, nil, nil)
+	v := &Verifier{Policy: *p}
+	raw := rawChain(leaf)
+	verified := tlsVerified(leaf, testpki.Pool(s.Root))
+	if err := v.VerifyClientCertificate(raw, verified); err != nil {
+		b.Fatal(err)
+	}
+	sw.down.Store(true)
+	asked := sw.forwarded.Load()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.VerifyClientCertificate(raw, verified); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if sw.forwarded.Load() != asked {
+		b.Fatal("the responder was asked")
+	}
+}
