@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/dustin/go-humanize"
+
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -62,6 +65,9 @@ func (v *Verifier) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		require_unexpired
 //		allow_unverified
 //		verify_cache_size <n>
+//		revocation {
+//			<revocation setting>...
+//		}
 //		<condition> <value>...
 //		identity [<name>] {
 //			<condition> <value>...
@@ -122,13 +128,22 @@ func (p *Policy) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := p.unmarshalIdentity(d); err != nil {
 				return err
 			}
+		case "revocation":
+			if p.Revocation != nil {
+				return d.Err("revocation given twice; put all revocation settings in one block")
+			}
+			r, err := unmarshalRevocation(d)
+			if err != nil {
+				return err
+			}
+			p.Revocation = r
 		default:
 			handled, err := unmarshalCondition(d, &p.Conditions)
 			if err != nil {
 				return err
 			}
 			if !handled {
-				return d.Errf("unrecognized subdirective '%s'; want trust_pool, require_unexpired, allow_unverified, verify_cache_size, identity, or a condition: %s", d.Val(), conditionNames(", ", ", "))
+				return d.Errf("unrecognized subdirective '%s'; want trust_pool, require_unexpired, allow_unverified, verify_cache_size, revocation, identity, or a condition: %s", d.Val(), conditionNames(", ", ", "))
 			}
 		}
 	}
@@ -197,6 +212,134 @@ func unmarshalCondition(d *caddyfile.Dispenser, c *Conditions) (bool, error) {
 	dst := cond.values(c)
 	*dst = append(*dst, args...)
 	return true, nil
+}
+
+// unmarshalRevocation parses the revocation block:
+//
+//	revocation {
+//		crl <file-or-http(s)-url>...
+//		crl_from_cdp
+//		ocsp [<responder-url>]
+//		check leaf|chain
+//		on_unknown deny|allow
+//		stale_grace <duration>
+//		refresh <duration>
+//		recheck <duration>
+//		timeout <duration>
+//		max_crl_size <size>
+//	}
+//
+// Each value is checked here, with the file and line, by the same rules
+// as Provision's.
+func unmarshalRevocation(d *caddyfile.Dispenser) (*Revocation, error) {
+	if d.NextArg() {
+		return nil, d.Errf("unexpected argument '%s': revocation takes its settings in a block { ... }", d.Val())
+	}
+	r := new(Revocation)
+	seen := make(map[string]bool)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		name := d.Val()
+		if seen[name] && name != "crl" {
+			return nil, d.Errf("revocation: %s given twice", name)
+		}
+		seen[name] = true
+		args := d.RemainingArgs()
+		one := func(what string) (string, error) {
+			if len(args) != 1 {
+				return "", d.Errf("revocation: %s takes one value: %s", name, what)
+			}
+			return args[0], nil
+		}
+		switch name {
+		case "crl":
+			if len(args) == 0 {
+				return nil, d.Errf("revocation: crl needs at least one file path or http(s) URL")
+			}
+			for _, loc := range args {
+				if err := checkCRLLocation(loc); err != nil {
+					return nil, d.Errf("revocation: crl '%s': %v", loc, err)
+				}
+			}
+			r.CRL = append(r.CRL, args...)
+		case "crl_from_cdp":
+			if len(args) != 0 {
+				return nil, d.Errf("revocation: crl_from_cdp takes no value, got '%s'", args[0])
+			}
+			r.CRLFromCDP = true
+		case "ocsp":
+			switch len(args) {
+			case 0:
+				r.OCSP = true
+			case 1:
+				if err := checkFetchURL(args[0]); err != nil {
+					return nil, d.Errf("revocation: ocsp responder '%s': %v", args[0], err)
+				}
+				r.OCSP, r.OCSPResponder = true, args[0]
+			default:
+				return nil, d.Errf("revocation: ocsp takes at most one responder URL, got %d values", len(args))
+			}
+		case "check":
+			v, err := one("leaf or chain")
+			if err != nil {
+				return nil, err
+			}
+			if v != "leaf" && v != "chain" {
+				return nil, d.Errf("revocation: check '%s': want leaf or chain", v)
+			}
+			r.Check = v
+		case "on_unknown":
+			v, err := one("deny or allow")
+			if err != nil {
+				return nil, err
+			}
+			if v != "deny" && v != "allow" {
+				return nil, d.Errf("revocation: on_unknown '%s': want deny or allow", v)
+			}
+			r.OnUnknown = v
+		case "stale_grace", "refresh", "recheck", "timeout":
+			v, err := one("a duration such as 30s, 5m or 1h")
+			if err != nil {
+				return nil, err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return nil, d.Errf("revocation: %s '%s': want a duration such as 30s, 5m or 1h", name, v)
+			}
+			minimum := minRevocationDuration
+			if name == "stale_grace" {
+				minimum = 0
+			}
+			if dur < minimum {
+				return nil, d.Errf("revocation: %s '%s': want at least %s", name, v, minimum)
+			}
+			switch name {
+			case "stale_grace":
+				r.StaleGrace = caddy.Duration(dur)
+			case "refresh":
+				r.Refresh = caddy.Duration(dur)
+			case "recheck":
+				r.Recheck = caddy.Duration(dur)
+			case "timeout":
+				r.Timeout = caddy.Duration(dur)
+			}
+		case "max_crl_size":
+			v, err := one("a size such as 64MiB")
+			if err != nil {
+				return nil, err
+			}
+			size, err := humanize.ParseBytes(v)
+			if err != nil || size == 0 || size > 1<<40 {
+				return nil, d.Errf("revocation: max_crl_size '%s': want a size such as 16MiB or 64MiB", v)
+			}
+			r.MaxCRLSize = int64(size)
+		default:
+			return nil, d.Errf("revocation: unrecognized setting '%s'; want crl, crl_from_cdp, ocsp, check, on_unknown, stale_grace, refresh, recheck, timeout or max_crl_size", name)
+		}
+	}
+	if len(r.CRL) == 0 && !r.CRLFromCDP && !r.OCSP {
+		return nil, d.Err("revocation: no source; give crl, crl_from_cdp or ocsp")
+	}
+	return r, nil
 }
 
 // Interface guards

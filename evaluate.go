@@ -27,6 +27,10 @@ type Decision struct {
 	// top-level condition that did not hold: for describing the decision.
 	issuers []caDigest
 	failed  *conditionTest
+	// revocation is what revocation checking established (not checked
+	// without a revocation block, or when the decision was made before).
+	revocation      revocationStatus
+	revocationCause string
 }
 
 // Evaluate decides on the TLS state of a request (nil for plain HTTP). A
@@ -62,6 +66,8 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 		}
 	}
 
+	// chain is the verified chain revocation checking reads.
+	var chain []*x509.Certificate
 	if p.pool != nil {
 		res := p.verify(conn, peer, at, proven)
 		if res.reason != "" {
@@ -70,8 +76,12 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 		}
 		d.Verified = true
 		d.issuers = res.issuers
-	} else if d.Verified && p.readsIssuers {
-		d.issuers = conn.tlsIssuers(verifiedChains, proven)
+		chain = res.chain
+	} else if d.Verified {
+		if p.readsIssuers {
+			d.issuers = conn.tlsIssuers(verifiedChains, proven)
+		}
+		chain = verifiedChains[0]
 	}
 	if d.Verified && proven {
 		share(f)
@@ -101,6 +111,9 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 	if len(p.identities) == 0 {
 		d.Allowed = true
 		d.namesTrusted = trusted || p.top.certPinned
+		if p.revocation != nil {
+			p.applyRevocation(&d, conn, chain, at, proven)
+		}
 		return d
 	}
 	skipped := false
@@ -115,6 +128,9 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 			d.Identity = id.name
 			d.identityValue = id.nameValue
 			d.namesTrusted = trusted || p.top.certPinned || id.cond.certPinned
+			if p.revocation != nil {
+				p.applyRevocation(&d, conn, chain, at, proven)
+			}
 			return d
 		}
 	}

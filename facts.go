@@ -33,6 +33,9 @@ type connection struct {
 	// tlsIssuerMemo remembers the digests of the CA certificates of the chains
 	// the TLS layer verified, for issuer_thumbprint.
 	tlsIssuerMemo atomic.Pointer[issuerMemo]
+	// revocation remembers the revocation verdicts on this connection, one
+	// per policy, each until it must be looked up again.
+	revocation atomic.Pointer[[]revocationMemo]
 }
 
 // connectionOf returns the record of the connection whose leaf is leaf.

@@ -69,6 +69,12 @@ func (p *Policy) writeDecision(ce *zapcore.CheckedEntry, module string, r *http.
 		fields = append(fields, zap.String("remote_addr", r.RemoteAddr), zap.String("host", r.Host), zap.String("uri", r.RequestURI))
 	}
 	fields = append(fields, factsFields(d.facts)...)
+	if p.revocation != nil {
+		fields = append(fields, zap.Stringer("revocation", d.revocation))
+		if d.revocationCause != "" {
+			fields = append(fields, zap.String("revocation_cause", d.revocationCause))
+		}
+	}
 	if detail := p.explain(d); len(detail) > 0 {
 		fields = append(fields, zap.Strings("detail", detail))
 	}
@@ -82,6 +88,8 @@ func (p *Policy) explain(d *Decision) []string {
 	switch {
 	case d.Allowed || d.facts == nil:
 		return nil
+	case d.Reason == ReasonRevoked || d.Reason == ReasonRevocationUnknown:
+		return []string{d.revocationCause}
 	case d.failed != nil:
 		return []string{d.failed.describe(d.facts, d.issuers)}
 	case d.Reason == ReasonNoIdentity:

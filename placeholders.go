@@ -89,8 +89,11 @@ func (rec *decisionRecord) placeholder(key string) (any, bool) {
 	if !ok {
 		return nil, false
 	}
-	if name == "reason" {
+	switch name {
+	case "reason":
 		return d.Reason, true
+	case "revocation":
+		return revocationTexts[d.revocation], true
 	}
 	f := d.facts
 	if !d.Allowed || f == nil {

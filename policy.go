@@ -125,6 +125,11 @@ type Policy struct {
 	// cached. Default: 4096.
 	VerifyCacheSize int `json:"verify_cache_size,omitempty"`
 
+	// Revocation checking of the verified chain (CRL, OCSP). Default: off.
+	// With it, a chain must be verified (by the TLS layer or trust_pool) for
+	// any request to be allowed, pins included.
+	Revocation *Revocation `json:"revocation,omitempty"`
+
 	// id tells this compiled policy apart in per-connection memos, which
 	// must not keep a policy replaced by a reload alive.
 	id          uint64
@@ -138,6 +143,7 @@ type Policy struct {
 	// readsIssuers: some condition reads the CA certificates of the
 	// verified chains.
 	readsIssuers bool
+	revocation   *revocationChecker // nil without a revocation block
 	now          func() moment
 }
 
@@ -175,6 +181,14 @@ func (p *Policy) provision(ctx caddy.Context, logger *zap.Logger) error {
 	}
 	if err := p.compile(); err != nil {
 		return err
+	}
+	if p.Revocation != nil {
+		rc, err := newRevocationChecker(p.Revocation, ctx.Storage(), logger)
+		if err != nil {
+			return err
+		}
+		p.revocation = rc
+		ctx.OnCancel(rc.release)
 	}
 	if w := p.emptyPolicyWarning(); w != "" {
 		logger.Warn(w)
@@ -231,10 +245,18 @@ func (p *Policy) compile() error {
 		p.identities = append(p.identities, compiledIdentity{name: id.Name, nameValue: id.Name, cond: c})
 		p.readsIssuers = p.readsIssuers || c.readsIssuers
 	}
-	p.usableUnverified = len(p.identities) == 0 && trustworthyUnverified(&p.top, nil)
+	if p.Revocation != nil {
+		if _, err := p.Revocation.compile(); err != nil {
+			return err
+		}
+	}
+	// Revocation needs the issuer of a verified chain: with it, no path to
+	// allow is usable on a chain nobody verified.
+	needsChain := p.Revocation != nil
+	p.usableUnverified = !needsChain && len(p.identities) == 0 && trustworthyUnverified(&p.top, nil)
 	for i := range p.identities {
 		id := &p.identities[i]
-		id.usableUnverified = trustworthyUnverified(&p.top, &id.cond)
+		id.usableUnverified = !needsChain && trustworthyUnverified(&p.top, &id.cond)
 		p.usableUnverified = p.usableUnverified || id.usableUnverified
 	}
 	size := p.VerifyCacheSize

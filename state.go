@@ -11,6 +11,8 @@ import (
 	"time"
 	"unsafe"
 	"weak"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // What the plugin remembers, and the rules that keep it from being steered
@@ -71,9 +73,42 @@ import (
 //	policyIDs     numbers compiled policies, so that per-connection memos
 //	              name a policy without keeping it alive after a reload.
 //
+//	revocationSources  the CRL sources (crlSource) in use: one per location
+//	              and settings, whichever configurations name it.
+//	  key         crlSourceKey: location, refresh, timeout, max_crl_size.
+//	  bound       the sources the loaded configurations name, plus at most
+//	              maxCDPSources distribution points per policy (CRLs named
+//	              by certificates of verified chains).
+//	  lifetime    reference-counted: a source is stopped (its refresh
+//	              goroutine ends) when the last configuration using it is
+//	              unloaded; a reload that keeps it neither stops nor
+//	              fetches it again.
+//	  inserted by Provision of a policy with a revocation block, and a
+//	              decision meeting a new distribution point.
+//	  why         CRLs are fetched off the request path and shared across
+//	              reloads.
+//
+//	ocspAnswers   the verified OCSP answers, and the last failure, per
+//	              responder, issuer key and serial.
+//	  key         ocspKeyOf.
+//	  bound       ocspAnswersSize entries; arbitrary eviction.
+//	  lifetime    until evicted; an answer is used only while current.
+//	  inserted by a revocation lookup of a certificate on a verified chain
+//	              whose policy asks OCSP, the verifier's included: before
+//	              the client proved it holds the key, but what is kept is
+//	              the responder's signed word about a CA-issued
+//	              certificate, true whoever presented it.
+//	  why         a responder is asked once per certificate and answer
+//	              lifetime, not per handshake.
+//
+//	ocspFlights   the OCSP fetches in progress, so that concurrent
+//	              handshakes of one certificate share one fetch. Each lasts
+//	              at most the policy's timeout.
+//
 // Nothing else outlives a call: the verifier computes what it needs for the
-// handshake at hand and drops it, and a decision keeps its evidence on the
-// stack or in the request's decision record.
+// handshake at hand and drops it (OCSP answers and distribution points
+// aside, as said above), and a decision keeps its evidence on the stack or
+// in the request's decision record.
 var (
 	connections = connectionTable{m: make(map[uintptr]*connection)}
 	sharedFacts = newBoundedCache[[32]byte, *contentFacts](sharedFactsSize)
@@ -82,11 +117,16 @@ var (
 		now  atomic.Int64 // Unix nanoseconds
 	}
 	policyIDs atomic.Uint64
+
+	revocationSources = caddy.NewUsagePool()
+	ocspAnswers       = newBoundedCache[ocspKey, *ocspEntry](ocspAnswersSize)
+	ocspFlights       = ocspFlightGroup{m: make(map[ocspKey]*ocspFlight)}
 )
 
 const (
 	sharedFactsSize         = 4096
 	sharedFactsMaxCertBytes = 8 << 10
+	ocspAnswersSize         = 16384
 )
 
 // connectionTable maps the address of a connection's leaf certificate

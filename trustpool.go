@@ -20,6 +20,9 @@ type verifyResult struct {
 	issuers []caDigest // digests of the CA certificates of the verified chains, not the certificates, so a cached result never keeps a client's certificate alive
 	// The result may be reused only inside this window.
 	window window
+	// chain is the first verified chain, leaf first, as copies (see
+	// copyChain), kept only for revocation checking.
+	chain []*x509.Certificate
 }
 
 // caDigest identifies a CA certificate by its thumbprints.
@@ -211,6 +214,9 @@ func (p *Policy) verifyNow(leaf *x509.Certificate, intermediates []*x509.Certifi
 		}
 	}
 	res.window = windowOf(from, until)
+	if p.revocation != nil {
+		res.chain = copyChain(chains[0])
+	}
 	return res
 }
 
