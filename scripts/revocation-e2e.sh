@@ -26,7 +26,8 @@
 # Environment:
 #   E2E_HTTPS_PORT (9543)  Caddy's HTTPS site
 #   E2E_CRL_PORT (9580)    Caddy's plain-HTTP site that serves the CRL
-#   E2E_OCSP_PORT (9581)   openssl ocsp (it listens on every interface)
+#   E2E_OCSP_PORT (9581)   openssl ocsp (it listens on every interface; also
+#                          the URL that never answers, before it starts)
 #   E2E_ADMIN_ADDR (localhost:9519)
 #   FORCE_BUILD=1          rebuild build/caddy even if it looks up to date
 set -euo pipefail
@@ -39,7 +40,7 @@ source "$ROOT/scripts/lib.sh"
 case "${1:-}" in
 "") ;;
 -h | --help)
-	sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit 0
 	;;
 *)
@@ -116,6 +117,7 @@ export XDG_DATA_HOME=$DIR/home/data
 CADDY_PID=
 OCSP_PID=
 KA_PID=
+KA_WRITER=
 CADDY_LOG=
 
 stop_caddy() {
@@ -131,6 +133,7 @@ stop_responder() {
 }
 
 cleanup() {
+	[[ -z $KA_WRITER ]] || stop_pid "$KA_WRITER"
 	[[ -z $KA_PID ]] || stop_pid "$KA_PID"
 	stop_caddy
 	stop_responder
@@ -503,24 +506,31 @@ got=$(request crl-victim "$VERIFIER/")
 row "CRL, TLS verifier: not yet revoked" crl-victim "200 ok verifier" "$got"
 
 # One TLS connection, kept alive across the revocation: openssl s_client
-# sends a request, waits for the gate file (created once new connections
-# see the revocation), then sends a second one, with Connection: close so
-# that the server ends the connection and s_client exits. Both answers come
-# from the one connection of the one s_client process.
+# reads from a FIFO that a writer (KA_WRITER) feeds one request, then, once
+# the gate file exists (new connections see the revocation), a second one
+# with Connection: close, so that the server ends the connection and
+# s_client exits. Both answers come from the one connection of the one
+# s_client process. (Separate processes rather than a pipeline, so that
+# cleanup can stop each.)
 KA_OUT=$DIR/keepalive.out
 KA_GATE=$DIR/keepalive.gate
+KA_FIFO=$DIR/keepalive.fifo
 # http_request PATH AGENT CONNECTION prints an HTTP/1.1 request.
 http_request() {
 	printf 'GET %s HTTP/1.1\r\nHost: localhost:%s\r\nUser-Agent: %s\r\nConnection: %s\r\n\r\n' "$1" "$HTTPS_PORT" "$2" "$3"
 }
-{
+keepalive_writer() {
 	http_request /crl/keepalive e2e-keepalive/1 keep-alive
-	deadline=$((SECONDS + 40))
+	local deadline=$((SECONDS + 40))
 	until [[ -e $KA_GATE ]] || ((SECONDS >= deadline)); do sleep 0.1; done
 	http_request /crl/keepalive e2e-keepalive/2 close
-} | openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername localhost \
+}
+mkfifo "$KA_FIFO"
+keepalive_writer >"$KA_FIFO" &
+KA_WRITER=$!
+openssl s_client -connect "127.0.0.1:$HTTPS_PORT" -servername localhost \
 	-CAfile "$CA/ca.pem" -verify_return_error -cert "$CA/crl-victim.pem" -key "$CA/crl-victim-key.pem" \
-	-quiet -nocommands >"$KA_OUT" 2>"$DIR/keepalive.err" &
+	-quiet -nocommands <"$KA_FIFO" >"$KA_OUT" 2>"$DIR/keepalive.err" &
 KA_PID=$!
 
 # responses FILE prints 'CODE BODY' for each HTTP/1.1 response in FILE.
@@ -538,8 +548,10 @@ responses() {
 	done
 }
 
+# The first answer arrives before the revocation.
 deadline=$((SECONDS + 10))
-until [[ $(responses "$KA_OUT") == *$'\n'* ]] || ((SECONDS >= deadline)); do sleep 0.1; done
+until [[ -n $(responses "$KA_OUT") ]] || ((SECONDS >= deadline)); do sleep 0.1; done
+ka_first=$EPOCHREALTIME
 
 step "revoking crl-victim: openssl ca -revoke, openssl ca -gencrl"
 ossl_ca -revoke "$CA/crl-victim.pem" -crl_reason superseded
@@ -551,11 +563,15 @@ poll "CRL: revoked, new connection, no reload" crl-victim "$HTTPS/crl/" "200 ok 
 poll "CRL, TLS verifier: revoked" crl-victim "$VERIFIER/" "200 ok verifier" "handshake refused"
 check "CRL: good, after the revocation" crl-good /crl/ "200 ok good"
 
+# The connection's verdict stands for recheck (1s) after the first answer:
+# the second request goes out only once that has passed.
+until awk -v a="$ka_first" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a >= 1.5) }'; do sleep 0.1; done
 touch "$KA_GATE"
 deadline=$((SECONDS + 15))
 while kill -0 "$KA_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
 stop_pid "$KA_PID"
-KA_PID=
+stop_pid "$KA_WRITER"
+KA_PID='' KA_WRITER=''
 mapfile -t ka < <(responses "$KA_OUT")
 row "CRL: kept-alive, request 1 (before)" crl-victim "200 ok good" "${ka[0]:-(no answer)}"
 row "CRL: kept-alive, request 2 (after)" crl-victim "403 denied revoked revoked" "${ka[1]:-(no answer)}"
