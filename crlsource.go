@@ -42,6 +42,12 @@ type crlSource struct {
 	// loads counts the reads of the file or fetches of the URL (tests: no
 	// duplicate fetches across reloads).
 	loads atomic.Int64
+	// failures counts the loads that failed in a row.
+	failures atomic.Int64
+	// ownStore is when this source last stored its CRL (the storage's
+	// Modified time, Unix nanoseconds): finding that copy in storage is not
+	// news from another instance.
+	ownStore atomic.Int64
 
 	mu        sync.Mutex
 	readyOnce sync.Once
@@ -153,9 +159,7 @@ func (s *crlSource) refresh(ctx context.Context) time.Duration {
 	if err == nil {
 		err = s.accept(data, started, newPacer(refreshIdleFactor))
 		if err == nil && s.isURL && s.storage != nil {
-			if serr := s.storage.Store(ctx, s.storageKey, data); serr != nil {
-				s.logger.Warn("client certificate revocation: could not keep the CRL in storage", zap.Error(serr))
-			}
+			s.store(ctx, data)
 		}
 	}
 	if err != nil {
@@ -163,13 +167,37 @@ func (s *crlSource) refresh(ctx context.Context) time.Duration {
 			return time.Hour // unloading
 		}
 		s.fail(err)
-		return min(s.settings.refresh, retryAfterFailure)
+		return s.retryAfter()
 	}
+	s.failures.Store(0)
 	return s.nextRefresh(started)
 }
 
 // retryAfterFailure bounds the wait before a failed refresh is retried.
 const retryAfterFailure = 30 * time.Second
+
+// retryAfter is the wait before a failed load is retried: with data in
+// use, min(refresh, retryAfterFailure); without any yet (every lookup is
+// unknown meanwhile), from 1 s, doubling up to that.
+func (s *crlSource) retryAfter() time.Duration {
+	wait := min(s.settings.refresh, retryAfterFailure)
+	if s.current.Load() == nil {
+		wait = min(wait, time.Second<<min(s.failures.Load()-1, 5))
+	}
+	return wait
+}
+
+// store keeps data in storage, and remembers when, so that the refresh
+// after it does not take its own copy for another instance's.
+func (s *crlSource) store(ctx context.Context, data []byte) {
+	if err := s.storage.Store(ctx, s.storageKey, data); err != nil {
+		s.logger.Warn("client certificate revocation: could not keep the CRL in storage", zap.Error(err))
+		return
+	}
+	if info, err := s.storage.Stat(ctx, s.storageKey); err == nil {
+		s.ownStore.Store(info.Modified.UnixNano())
+	}
+}
 
 // read fetches the URL, or reads the file.
 func (s *crlSource) read(ctx context.Context) ([]byte, error) {
@@ -199,7 +227,7 @@ func (s *crlSource) loadStored(ctx context.Context) (time.Time, bool) {
 		}
 		return time.Time{}, false
 	}
-	if cur := s.current.Load(); cur != nil && !info.Modified.After(cur.loaded) {
+	if cur := s.current.Load(); cur != nil && (!info.Modified.After(cur.loaded) || info.Modified.UnixNano() == s.ownStore.Load()) {
 		return cur.loaded, true
 	}
 	data, err := s.storage.Load(ctx, s.storageKey)
@@ -325,10 +353,16 @@ func (s *crlSource) succeed() {
 
 // fail records why the last load failed, and lets waiting lookups go.
 func (s *crlSource) fail(err error) {
+	s.failures.Add(1)
 	s.mu.Lock()
 	s.lastErr = err.Error()
 	s.mu.Unlock()
 	s.readyOnce.Do(func() { close(s.ready) })
+	if s.current.Load() == nil {
+		s.logger.Warn("client certificate revocation: CRL load failed; no CRL from this source yet, so the status of the certificates it covers is unknown",
+			zap.Error(err), zap.Duration("retry_in", s.retryAfter()))
+		return
+	}
 	s.logger.Warn("client certificate revocation: CRL refresh failed; keeping the last good CRL", zap.Error(err))
 }
 

@@ -624,3 +624,46 @@ func TestRevocationPartitionedCRL(t *testing.T) {
 		t.Errorf("intermediate against a user-certificates-only CRL: %q %q, want unknown", d.Reason, d.revocationCause)
 	}
 }
+
+// A URL whose first load fails (the server not up yet, say) is retried
+// within seconds, not after the refresh interval: meanwhile every lookup
+// is unknown.
+func TestRevocationFirstLoadFailureIsRetriedSoon(t *testing.T) {
+	s := pki(t)
+	srv := newCRLServer(t, signedCRL(t, s.Intermediate, testpki.CRLOptions{}))
+	var first atomic.Bool
+	srv.misbehave(func(w http.ResponseWriter) bool {
+		if first.CompareAndSwap(false, true) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	p, logs := revocationPolicy(t, Policy{Revocation: &Revocation{CRL: []string{srv.URL + "/ca.crl"}}}, nil, nil)
+	if d := decideVerified(t, p, s.Good, s.Root); d.Reason != ReasonRevocationUnknown {
+		t.Fatalf("after the failed first load: %q %q", d.Reason, d.revocationCause)
+	}
+	if n := logs.FilterMessageSnippet("no CRL from this source yet").Len(); n != 1 {
+		t.Errorf("%d log entries saying there is no CRL yet, want 1: %v", n, logs.All())
+	}
+	// The refresh interval is an hour; the retry comes within seconds.
+	waitFor(t, "the retried load", func() bool { return decideVerified(t, p, s.Good, s.Root).Allowed })
+}
+
+// The refresh after storing a CRL finds its own copy in storage and does
+// not take it for another instance's (which would re-read and re-time it).
+func TestRevocationOwnStoredCopyIsNotNews(t *testing.T) {
+	s := pki(t)
+	srv := newCRLServer(t, signedCRL(t, s.Intermediate, testpki.CRLOptions{}))
+	storage := &certmagic.FileStorage{Path: t.TempDir()}
+	p, _ := revocationPolicy(t, Policy{Revocation: &Revocation{CRL: []string{srv.URL + "/ca.crl"}, Refresh: caddy.Duration(3 * time.Hour)}}, nil, storage)
+	src := p.revocation.crls[0]
+	src.refresh(context.Background())
+	gen := src.current.Load()
+	if _, ok := src.loadStored(context.Background()); !ok {
+		t.Fatal("nothing in storage")
+	}
+	if src.current.Load() != gen {
+		t.Error("the source re-read its own stored copy as news")
+	}
+}

@@ -8,6 +8,8 @@
 #              tests of the DN forms run openssl, which must be installed)
 #   e2e        scripts/demo.sh --check: builds Caddy with xcaddy as a user
 #              does, serves example.Caddyfile and drives it with curl
+#   revocation scripts/revocation-e2e.sh: CRL and OCSP end to end with
+#              openssl ca, openssl ocsp, curl and s_client against that Caddy
 #   bench      every go test benchmark once (-benchtime 1x), then a short
 #              run of the load harness (bench/run.sh) on a few rows, whose
 #              sample requests check each configuration allows and denies
@@ -42,5 +44,6 @@ stage staticcheck run_staticcheck
 # TestOpenSSLFormsMatch runs openssl: required here, not skipped.
 stage "go test" env REQUIRE_OPENSSL=1 go test -race -count=1 ./...
 stage e2e bash scripts/demo.sh --check
+stage revocation bash scripts/revocation-e2e.sh
 stage bench bench_smoke
 stages_end
