@@ -62,29 +62,11 @@ export INGEST_PORT=${INGEST_PORT:-8444}
 export HTTP_PORT=${HTTP_PORT:-8080}
 export ADMIN_ADDR=${ADMIN_ADDR:-localhost:2019}
 
-# port_open HOST PORT succeeds if something accepts TCP connections there.
-port_open() {
-	local host=$1 port=$2
-	[[ $host == localhost || -z $host ]] && host=127.0.0.1
-	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
-}
-
-# check_free NAME HOST PORT fails if PORT is taken.
-check_free() {
-	local name=$1 host=$2 port=$3
-	[[ $port =~ ^[0-9]+$ ]] || die "$name: \"$port\" is not a port number"
-	if port_open "$host" "$port"; then
-		local example=$((port + 10000))
-		[[ $name == ADMIN_ADDR ]] && example="${host:-localhost}:$example"
-		die "port $port ($name) is already in use (another Caddy?); stop that process or choose another, e.g. $name=$example make demo"
-	fi
-}
-
 # Caddy sets SO_REUSEPORT, so it would start even on a taken port and share
 # the connections with whatever holds it: check first.
 check_ports() {
-	check_free API_PORT localhost "$API_PORT"
-	check_free INGEST_PORT localhost "$INGEST_PORT"
+	check_free API_PORT localhost "$API_PORT" "make demo"
+	check_free INGEST_PORT localhost "$INGEST_PORT" "make demo"
 	# The example serves no plain-HTTP site (auto_https disable_redirects), so
 	# Caddy does not listen on HTTP_PORT: a taken HTTP_PORT is only a warning.
 	[[ $HTTP_PORT =~ ^[0-9]+$ ]] || die "HTTP_PORT: \"$HTTP_PORT\" is not a port number"
@@ -92,7 +74,7 @@ check_ports() {
 		echo "demo: note: port $HTTP_PORT (HTTP_PORT) is in use; the example does not listen on it, continuing" >&2
 	fi
 	if [[ $ADMIN_ADDR != off && $ADMIN_ADDR == *:* ]]; then
-		check_free ADMIN_ADDR "${ADMIN_ADDR%:*}" "${ADMIN_ADDR##*:}"
+		check_free ADMIN_ADDR "${ADMIN_ADDR%:*}" "${ADMIN_ADDR##*:}" "make demo"
 	fi
 }
 [[ $mode == build ]] || check_ports
@@ -246,7 +228,7 @@ run_case() {
 	fi
 	[[ $cert == - ]] && cert="(none)"
 	ROWS+=("$desc"$'\t'"$cert"$'\t'"$(clip "$want")"$'\t'"$(clip "$shown")"$'\t'"$result")
-	CASE_ID[$N]=$id
+	CASE_ID[N]=$id
 }
 declare -a CASE_ID
 
@@ -349,31 +331,12 @@ log_case "access log: deny reason" "(none)" "reason=no_certificate" "$(reason_te
 
 # ---------------------------------------------------------------- table ----
 
-print_table() {
-	local w1=11 w2=18 w3=8 w4=3 row d c e g
-	for row in "${ROWS[@]}"; do
-		IFS=$'\t' read -r d c e g _ <<<"$row"
-		((${#d} > w1)) && w1=${#d}
-		((${#c} > w2)) && w2=${#c}
-		((${#e} > w3)) && w3=${#e}
-		((${#g} > w4)) && w4=${#g}
-	done
-	local fmt="%-${w1}s | %-${w2}s | %-${w3}s | %-${w4}s | %s\n"
-	# shellcheck disable=SC2059
-	printf "$fmt" description "client certificate" expected got result
-	printf '%s\n' "$(printf '%*s' $((w1 + w2 + w3 + w4 + 18)) '' | tr ' ' -)"
-	for row in "${ROWS[@]}"; do
-		IFS=$'\t' read -r d c e g r <<<"$row"
-		# shellcheck disable=SC2059
-		printf "$fmt" "$d" "$c" "$e" "$g" "$r"
-	done
-}
 
 echo
 echo "API https://localhost:$API_PORT (client_auth mode request + client_certificate handler/matcher)"
 echo "ingest https://localhost:$INGEST_PORT (client_auth require_and_verify + client_certificate verifier)"
 echo
-print_table
+print_table description
 
 echo
 echo "Caddy access log ($LOG), condensed:"

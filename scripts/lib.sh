@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell helpers shared by scripts/demo.sh, scripts/test.sh, scripts/check.sh,
 # scripts/fuzz.sh and bench/run.sh (sourced, after the caller has cd'ed to
 # the repository root and set ROOT to it): pinned tool versions, xcaddy and
@@ -151,4 +152,48 @@ run_staticcheck() {
 	find_staticcheck || return 1
 	"$STATICCHECK" -version
 	"$STATICCHECK" ./...
+}
+
+# port_open HOST PORT succeeds if something accepts TCP connections there.
+port_open() {
+	local host=$1 port=$2
+	[[ $host == localhost || -z $host ]] && host=127.0.0.1
+	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# check_free NAME HOST PORT [COMMAND] fails (through the caller's die) if
+# PORT is taken, suggesting another port for NAME (and COMMAND to run with
+# it). Caddy sets SO_REUSEPORT, so it would start even on a taken port and
+# share its connections with whatever holds it: check first, before a long
+# build.
+check_free() {
+	local name=$1 host=$2 port=$3 command=${4:-}
+	[[ $port =~ ^[0-9]+$ ]] || die "$name: \"$port\" is not a port number"
+	if port_open "$host" "$port"; then
+		local example=$((port + 10000))
+		[[ $name == *ADMIN_ADDR ]] && example="${host:-localhost}:$example"
+		die "port $port ($name) is already in use (another Caddy?); stop that process or choose another, e.g. $name=$example${command:+ $command}"
+	fi
+}
+
+# print_table FIRST_HEADER prints the global ROWS (tab-separated: first
+# column, client certificate, expected, got, result) as an aligned table.
+print_table() {
+	local w1=${#1} w2=18 w3=8 w4=3 row d c e g r
+	for row in "${ROWS[@]}"; do
+		IFS=$'\t' read -r d c e g _ <<<"$row"
+		((${#d} > w1)) && w1=${#d}
+		((${#c} > w2)) && w2=${#c}
+		((${#e} > w3)) && w3=${#e}
+		((${#g} > w4)) && w4=${#g}
+	done
+	local fmt="%-${w1}s | %-${w2}s | %-${w3}s | %-${w4}s | %s\n"
+	# shellcheck disable=SC2059
+	printf "$fmt" "$1" "client certificate" expected got result
+	printf '%s\n' "$(printf '%*s' $((w1 + w2 + w3 + w4 + 18)) '' | tr ' ' -)"
+	for row in "${ROWS[@]}"; do
+		IFS=$'\t' read -r d c e g r <<<"$row"
+		# shellcheck disable=SC2059
+		printf "$fmt" "$d" "$c" "$e" "$g" "$r"
+	done
 }

@@ -74,24 +74,6 @@ OCSP_URL=http://127.0.0.1:$OCSP_PORT
 
 # ---------------------------------------------------------------- ports ----
 
-# port_open HOST PORT succeeds if something accepts TCP connections there.
-port_open() {
-	local host=$1 port=$2
-	[[ $host == localhost || -z $host ]] && host=127.0.0.1
-	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
-}
-
-# check_free NAME HOST PORT fails if PORT is taken. Caddy sets SO_REUSEPORT,
-# so it would start even on a taken port and share its connections with
-# whatever holds it: check first, before a long build.
-check_free() {
-	local name=$1 host=$2 port=$3
-	[[ $port =~ ^[0-9]+$ ]] || die "$name: \"$port\" is not a port number"
-	if port_open "$host" "$port"; then
-		die "port $port ($name) is already in use; stop that process or choose another, e.g. $name=$((port + 10000))"
-	fi
-}
-
 check_free E2E_HTTPS_PORT localhost "$HTTPS_PORT"
 check_free E2E_CRL_PORT localhost "$CRL_PORT"
 check_free E2E_OCSP_PORT localhost "$OCSP_PORT"
@@ -217,25 +199,6 @@ row() {
 	ROWS+=("$desc"$'\t'"$cert"$'\t'"$want"$'\t'"$shown"$'\t'"$result")
 }
 
-print_table() {
-	local w1=11 w2=18 w3=8 w4=3 r d c e g
-	for r in "${ROWS[@]}"; do
-		IFS=$'\t' read -r d c e g _ <<<"$r"
-		((${#d} > w1)) && w1=${#d}
-		((${#c} > w2)) && w2=${#c}
-		((${#e} > w3)) && w3=${#e}
-		((${#g} > w4)) && w4=${#g}
-	done
-	local fmt="%-${w1}s | %-${w2}s | %-${w3}s | %-${w4}s | %s\n"
-	# shellcheck disable=SC2059
-	printf "$fmt" case "client certificate" expected got result
-	printf '%s\n' "$(printf '%*s' $((w1 + w2 + w3 + w4 + 18)) '' | tr ' ' -)"
-	for r in "${ROWS[@]}"; do
-		IFS=$'\t' read -r d c e g res <<<"$r"
-		# shellcheck disable=SC2059
-		printf "$fmt" "$d" "$c" "$e" "$g" "$res"
-	done
-}
 
 # elapsed_since START prints the seconds since START ($EPOCHREALTIME).
 elapsed_since() {
@@ -651,7 +614,7 @@ row "restart, CRL, TLS verifier: revoked" crl-victim "handshake refused" "$norm"
 # ---------------------------------------------------------------- report ----
 
 echo
-print_table
+print_table case
 echo
 total=${#ROWS[@]}
 if ((FAILED > 0)); then
