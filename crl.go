@@ -798,26 +798,36 @@ func (s *serialSet) at(offset uint32) []byte {
 	return rest[width : width+int(n)]
 }
 
-// add adds serial, unless already present: a CRL that repeats a serial
-// would otherwise make a probe sequence as long as its repeats. The set
-// must have been sized for it by newSerialSet.
-func (s *serialSet) add(serial []byte) {
+// find returns the slot holding serial, or the empty slot that ends its
+// probe sequence, its tag, and whether serial is there. The set must have
+// at least one empty slot (newSerialSet sizes it so).
+func (s *serialSet) find(serial []byte) (slot uint64, tag uint32, found bool) {
 	mask := uint64(len(s.slots) - 1)
 	offsetMask := uint32(1)<<s.offsetBits - 1
 	start, tag := s.probe(serial)
 	for i := start & mask; ; i = (i + 1) & mask {
 		e := s.slots[i]
 		if e == 0 {
-			offset := len(s.serials)
-			s.serials = binary.AppendUvarint(s.serials, uint64(len(serial)))
-			s.serials = append(s.serials, serial...)
-			s.slots[i] = tag | uint32(offset+1)
-			return
+			return i, tag, false
 		}
 		if e&^offsetMask == tag && bytes.Equal(s.at(e&offsetMask-1), serial) {
-			return
+			return i, tag, true
 		}
 	}
+}
+
+// add adds serial, unless already present: a CRL that repeats a serial
+// would otherwise make a probe sequence as long as its repeats. The set
+// must have been sized for it by newSerialSet.
+func (s *serialSet) add(serial []byte) {
+	slot, tag, found := s.find(serial)
+	if found {
+		return
+	}
+	offset := len(s.serials)
+	s.serials = binary.AppendUvarint(s.serials, uint64(len(serial)))
+	s.serials = append(s.serials, serial...)
+	s.slots[slot] = tag | uint32(offset+1)
 }
 
 // contains reports whether serial is in the set. It does not allocate.
@@ -825,18 +835,8 @@ func (s *serialSet) contains(serial []byte) bool {
 	if len(s.slots) == 0 {
 		return false
 	}
-	mask := uint64(len(s.slots) - 1)
-	offsetMask := uint32(1)<<s.offsetBits - 1
-	start, tag := s.probe(serial)
-	for i := start & mask; ; i = (i + 1) & mask {
-		e := s.slots[i]
-		if e == 0 {
-			return false
-		}
-		if e&^offsetMask == tag && bytes.Equal(s.at(e&offsetMask-1), serial) {
-			return true
-		}
-	}
+	_, _, found := s.find(serial)
+	return found
 }
 
 // canonicalSerial strips the redundant leading bytes of a two's complement
