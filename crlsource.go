@@ -72,9 +72,10 @@ type crlGeneration struct {
 }
 
 // crlSourceKey names a source in revocationSources: the same location
-// with the same settings is one source.
+// with the same settings that govern loading (stale_grace decides which
+// CRLs a refresh keeps) is one source.
 func crlSourceKey(loc string, s revocationSettings) string {
-	return "crl\x00" + loc + "\x00" + s.refresh.String() + "\x00" + s.timeout.String() + "\x00" + strconv.FormatInt(s.maxCRLSize, 10)
+	return "crl\x00" + loc + "\x00" + s.refresh.String() + "\x00" + s.timeout.String() + "\x00" + strconv.FormatInt(s.maxCRLSize, 10) + "\x00" + s.staleGrace.String()
 }
 
 // crlStorageKey is where a URL's CRL is kept in Caddy's storage.

@@ -75,7 +75,8 @@ import (
 //
 //	revocationSources  the CRL sources (crlSource) in use: one per location
 //	              and settings, whichever configurations name it.
-//	  key         crlSourceKey: location, refresh, timeout, max_crl_size.
+//	  key         crlSourceKey: location, refresh, timeout, max_crl_size,
+//	              stale_grace.
 //	  bound       the sources the loaded configurations name, plus at most
 //	              maxCDPSources distribution points per policy (CRLs named
 //	              by certificates of verified chains).
