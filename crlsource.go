@@ -330,9 +330,7 @@ func (s *crlSource) accept(data []byte, loaded time.Time, pace func()) error {
 			}
 		}
 	}
-	s.current.Store(&crlGeneration{lists: lists, digest: digest, loaded: loaded})
-	s.lastErr = ""
-	s.readyOnce.Do(func() { close(s.ready) })
+	// Logged first: whoever sees the new CRLs in use finds them on record.
 	for _, l := range lists {
 		s.logger.Info("client certificate revocation: CRL loaded",
 			zap.String("issuer", nameText(l.issuer)),
@@ -342,6 +340,9 @@ func (s *crlSource) accept(data []byte, loaded time.Time, pace func()) error {
 			zap.Time("next_update", l.nextUpdate),
 			zap.String("unsupported", l.unsupported))
 	}
+	s.current.Store(&crlGeneration{lists: lists, digest: digest, loaded: loaded})
+	s.lastErr = ""
+	s.readyOnce.Do(func() { close(s.ready) })
 	return nil
 }
 
@@ -358,13 +359,15 @@ func (s *crlSource) fail(err error) {
 	s.mu.Lock()
 	s.lastErr = err.Error()
 	s.mu.Unlock()
-	s.readyOnce.Do(func() { close(s.ready) })
 	if s.current.Load() == nil {
 		s.logger.Warn("client certificate revocation: CRL load failed; no CRL from this source yet, so the status of the certificates it covers is unknown",
 			zap.Error(err), zap.Duration("retry_in", s.retryAfter()))
-		return
+	} else {
+		s.logger.Warn("client certificate revocation: CRL refresh failed; keeping the last good CRL", zap.Error(err))
 	}
-	s.logger.Warn("client certificate revocation: CRL refresh failed; keeping the last good CRL", zap.Error(err))
+	// Last: lookups waiting for the first load go on once the failure is on
+	// record.
+	s.readyOnce.Do(func() { close(s.ready) })
 }
 
 // raiseFloor records l's number as the lowest acceptable from its issuer.
