@@ -19,6 +19,7 @@ import (
 	"math/big"
 	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,6 +109,34 @@ func (l *crlList) verifyIssuer(issuer *x509.Certificate) error {
 	l.unverified = nil
 	l.signerKey = key
 	return nil
+}
+
+// verified reports whether an issuer's signature on the list has been
+// checked (verifyIssuer succeeded once).
+func (l *crlList) verified() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.unverified == nil
+}
+
+// lineage names the sequence of CRLs the list belongs to: those of one
+// issuer name and key (authority key identifier) for one scope. CRL
+// numbers and thisUpdate times are compared within a lineage only: the
+// partitions of a CA, or its CRLs under an old and a new key, each count
+// on their own.
+func (l *crlList) lineage() string {
+	scope := strings.Join(l.scope, "\x00")
+	if l.onlyUserCerts {
+		scope += "\x00user"
+	}
+	return string(l.issuer) + "\x01" + string(l.authorityKeyID) + "\x01" + scope
+}
+
+// mayHaveSigned reports whether issuer could have signed the list: the
+// same name, and the same key identifier when both give one.
+func (l *crlList) mayHaveSigned(issuer *x509.Certificate) bool {
+	return bytes.Equal(issuer.RawSubject, l.issuer) &&
+		(len(l.authorityKeyID) == 0 || len(issuer.SubjectKeyId) == 0 || bytes.Equal(l.authorityKeyID, issuer.SubjectKeyId))
 }
 
 // crlSignerAllowed makes the checks that

@@ -99,38 +99,39 @@ func (rc *revocationChecker) ocspResponderOf(cert *x509.Certificate) string {
 
 // ocspStatus asks OCSP about cert: a cached answer while it is current
 // (refreshed in the background from half its life), else storage, else a
-// fetch, waited for at most wait.
-func (rc *revocationChecker) ocspStatus(cert *x509.Certificate, serial []byte, issuer *x509.Certificate, now time.Time, wait time.Duration) revocationVerdict {
+// fetch, waited for until deadline.
+func (rc *revocationChecker) ocspStatus(cert *x509.Certificate, serial []byte, issuer *x509.Certificate, now, deadline time.Time) revocationVerdict {
 	responder := rc.ocspResponderOf(cert)
 	if responder == "" {
 		return revocationVerdict{status: revocationUnknown, until: unixNanos(now.Add(unknownVerdictTTL)), cause: "OCSP: the certificate names no http(s) responder"}
 	}
 	key := ocspKeyOf(responder, issuer, serial)
 	e, ok := ocspAnswers.get(key)
-	if !ok || !e.has {
-		if stored, ok := rc.loadOCSP(key, cert, issuer, now); ok {
+	if !ok {
+		if stored, ok := rc.loadOCSP(key, cert, issuer, now, deadline); ok {
 			e = stored
 			ocspAnswers.put(key, e)
 		}
 	}
+	failedRecently := e != nil && e.failure != "" && now.Before(e.retryAt)
 	if e != nil && e.has {
 		if v, current := rc.ocspVerdict(e.answer, responder, now); current {
-			if !now.Before(rc.ocspRefreshAt(e.answer)) {
+			if !now.Before(rc.ocspRefreshAt(e.answer)) && !failedRecently {
 				rc.fetchOCSP(key, responder, cert, issuer) // in the background
 			}
 			return v
 		}
 	}
-	if e != nil && e.failure != "" && now.Before(e.retryAt) {
+	if failedRecently {
 		return rc.ocspUnknown(now, e.failure)
 	}
 	flight := rc.fetchOCSP(key, responder, cert, issuer)
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-flight.done:
-	case <-t.C:
-		return rc.ocspUnknown(now, fmt.Sprintf("no answer from %s within %s", responder, wait))
+	budget := time.Until(deadline)
+	if !waitUntil(flight.done, deadline) {
+		if budget <= 0 {
+			return rc.ocspUnknown(now, "no time left to wait for "+responder)
+		}
+		return rc.ocspUnknown(now, fmt.Sprintf("no answer from %s within %s", responder, budget.Round(time.Second)))
 	}
 	e = flight.entry
 	if e.has {
@@ -242,11 +243,13 @@ func ocspStorageKey(k ocspKey) string {
 
 // loadOCSP reads a kept response and verifies it as if just fetched; one
 // past its nextUpdate is still accepted within stale_grace.
-func (rc *revocationChecker) loadOCSP(key ocspKey, cert, issuer *x509.Certificate, now time.Time) (*ocspEntry, bool) {
+func (rc *revocationChecker) loadOCSP(key ocspKey, cert, issuer *x509.Certificate, now, deadline time.Time) (*ocspEntry, bool) {
 	if rc.storage == nil {
 		return nil, false
 	}
-	der, err := rc.storage.Load(context.Background(), ocspStorageKey(key))
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	der, err := rc.storage.Load(ctx, ocspStorageKey(key))
 	if err != nil {
 		return nil, false
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -148,9 +149,17 @@ type revocationChecker struct {
 	now     func() time.Time
 
 	mu       sync.Mutex
-	acquired []string              // usage pool keys, released with the configuration
-	cdp      map[string]*crlSource // by URL
+	acquired map[string]int       // usage pool keys and how many references this configuration holds
+	cdp      map[string]*cdpEntry // by URL
 	released bool
+}
+
+// cdpEntry is a CRL distribution point a policy follows, and when it last
+// served a lookup (for eviction when maxCDPSources are in use).
+type cdpEntry struct {
+	src  *crlSource
+	key  string
+	used atomic.Int64
 }
 
 // compile checks the block and compiles its values; sources are loaded by
@@ -254,10 +263,11 @@ func newRevocationChecker(r *Revocation, storage certmagic.Storage, logger *zap.
 		storage:            storage,
 		logger:             logger,
 		now:                time.Now,
-		cdp:                make(map[string]*crlSource),
+		acquired:           make(map[string]int),
+		cdp:                make(map[string]*cdpEntry),
 	}
 	for _, loc := range r.CRL {
-		src, err := rc.acquireCRL(loc)
+		src, _, err := rc.acquireCRL(loc)
 		if err != nil {
 			rc.release()
 			return nil, fmt.Errorf("revocation.crl %q: %v", loc, err)
@@ -268,22 +278,43 @@ func newRevocationChecker(r *Revocation, storage certmagic.Storage, logger *zap.
 }
 
 // acquireCRL returns the shared source of loc, creating it if no
-// configuration uses it yet.
-func (rc *revocationChecker) acquireCRL(loc string) (*crlSource, error) {
-	key := crlSourceKey(loc, rc.revocationSettings)
+// configuration uses it yet, and its key. rc.mu is not held while a source
+// is made: reading a CRL file takes time, and lookups take rc.mu.
+func (rc *revocationChecker) acquireCRL(loc string) (*crlSource, string, error) {
+	key := crlSourceKey(loc, rc.revocationSettings, rc.storage)
 	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if rc.released {
-		return nil, errors.New("configuration unloaded")
+	released := rc.released
+	rc.mu.Unlock()
+	if released {
+		return nil, "", errors.New("configuration unloaded")
 	}
 	v, _, err := revocationSources.LoadOrNew(key, func() (caddy.Destructor, error) {
 		return newCRLSource(loc, rc.revocationSettings, rc.storage, rc.logger)
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	rc.acquired = append(rc.acquired, key)
-	return v.(*crlSource), nil
+	rc.mu.Lock()
+	if rc.released { // unloaded meanwhile: give it back at once
+		rc.mu.Unlock()
+		_, _ = revocationSources.Delete(key)
+		return nil, "", errors.New("configuration unloaded")
+	}
+	rc.acquired[key]++
+	rc.mu.Unlock()
+	return v.(*crlSource), key, nil
+}
+
+// giveBack releases one reference to the source of key.
+func (rc *revocationChecker) giveBack(key string) {
+	rc.mu.Lock()
+	if rc.acquired[key] == 0 {
+		rc.mu.Unlock()
+		return
+	}
+	rc.acquired[key]--
+	rc.mu.Unlock()
+	_, _ = revocationSources.Delete(key)
 }
 
 // release gives back the sources this configuration used; the last
@@ -291,47 +322,76 @@ func (rc *revocationChecker) acquireCRL(loc string) (*crlSource, error) {
 func (rc *revocationChecker) release() {
 	rc.mu.Lock()
 	keys := rc.acquired
-	rc.acquired, rc.released = nil, true
+	rc.acquired, rc.released = map[string]int{}, true
 	rc.mu.Unlock()
-	for _, k := range keys {
-		_, _ = revocationSources.Delete(k)
+	for k, n := range keys {
+		for range n {
+			_, _ = revocationSources.Delete(k)
+		}
 	}
 }
 
-// cdpSources returns the sources of the http(s) CRL distribution points of
-// cert, acquiring those not seen yet (at most maxCDPSources per policy).
-func (rc *revocationChecker) cdpSources(cert *x509.Certificate) ([]*crlSource, string) {
+// maxCDPsPerCertificate bounds the distribution points followed for one
+// certificate.
+const maxCDPsPerCertificate = 4
+
+// cdpSources returns the sources of the first http(s) CRL distribution
+// points of cert, acquiring those not seen yet. A policy follows at most
+// maxCDPSources; beyond, the one that served a lookup longest ago is let
+// go.
+func (rc *revocationChecker) cdpSources(cert *x509.Certificate, now time.Time) ([]*crlSource, string) {
 	var out []*crlSource
 	var problem string
 	for _, u := range cert.CRLDistributionPoints {
+		if len(out) == maxCDPsPerCertificate {
+			break
+		}
 		if checkFetchURL(u) != nil {
 			continue
 		}
 		rc.mu.Lock()
-		src, ok := rc.cdp[u]
-		full := len(rc.cdp) >= maxCDPSources
+		e, ok := rc.cdp[u]
 		rc.mu.Unlock()
 		if !ok {
-			if full {
-				problem = fmt.Sprintf("more than %d CRL distribution points in use; %s not followed", maxCDPSources, u)
-				continue
-			}
-			var err error
-			if src, err = rc.acquireCRL(u); err != nil {
+			src, key, err := rc.acquireCRL(u)
+			if err != nil {
 				problem = fmt.Sprintf("CRL %s: %v", u, err)
 				continue
 			}
-			rc.mu.Lock()
-			if prior, ok := rc.cdp[u]; ok {
-				src = prior // a concurrent request acquired it too; both references are released with the configuration
-			} else {
-				rc.cdp[u] = src
-			}
-			rc.mu.Unlock()
+			e = rc.addCDP(u, &cdpEntry{src: src, key: key})
 		}
-		out = append(out, src)
+		e.used.Store(unixNanos(now))
+		out = append(out, e.src)
 	}
 	return out, problem
+}
+
+// addCDP records the distribution point u, evicting the least recently
+// used one when maxCDPSources are followed, and returns the entry in use
+// for u (another request may have added it first; then e is given back).
+func (rc *revocationChecker) addCDP(u string, e *cdpEntry) *cdpEntry {
+	var evicted *cdpEntry
+	rc.mu.Lock()
+	if prior, ok := rc.cdp[u]; ok {
+		rc.mu.Unlock()
+		rc.giveBack(e.key)
+		return prior
+	}
+	if len(rc.cdp) >= maxCDPSources {
+		var victim string
+		for url, c := range rc.cdp {
+			if evicted == nil || c.used.Load() < evicted.used.Load() {
+				victim, evicted = url, c
+			}
+		}
+		delete(rc.cdp, victim)
+	}
+	rc.cdp[u] = e
+	rc.mu.Unlock()
+	if evicted != nil {
+		rc.giveBack(evicted.key)
+	}
+	return e
 }
 
 // check decides on chain (leaf first, trust anchor last), as verified.
@@ -346,16 +406,24 @@ func (rc *revocationChecker) check(chain []*x509.Certificate, handshake bool) re
 	if rc.checkChain {
 		checked = len(chain) - 1
 	}
+	// One deadline for the whole chain: the waits of its certificates and
+	// sources add up to at most fetchWait.
+	deadline := time.Now().Add(rc.fetchWait(handshake))
 	for i := range checked {
-		one := rc.checkOne(chain[i], chain[i+1], now, handshake)
+		one := rc.checkOne(chain[i], chain[i+1], now, deadline)
 		switch one.status {
 		case revocationRevoked:
 			one.until = min(one.until, v.until)
 			return one
 		case revocationUnknown:
-			if v.status != revocationUnknown {
-				v.status, v.cause = revocationUnknown, one.cause
+			cause := one.cause
+			if rc.checkChain {
+				cause = crlNameForHumans(chain[i].RawSubject) + ": " + cause
 			}
+			if v.status == revocationUnknown {
+				cause = v.cause + "; " + cause
+			}
+			v.status, v.cause = revocationUnknown, cause
 		}
 		v.until = min(v.until, one.until)
 	}
@@ -364,8 +432,7 @@ func (rc *revocationChecker) check(chain []*x509.Certificate, handshake bool) re
 
 // checkOne decides on cert, issued by issuer: revoked if any source lists
 // it, good if a current source covering it does not, unknown otherwise.
-func (rc *revocationChecker) checkOne(cert, issuer *x509.Certificate, now time.Time, handshake bool) revocationVerdict {
-	wait := rc.fetchWait(handshake)
+func (rc *revocationChecker) checkOne(cert, issuer *x509.Certificate, now, deadline time.Time) revocationVerdict {
 	serial := serialBytes(cert.SerialNumber)
 	good := revocationVerdict{status: revocationGood, until: unixNanos(now.Add(rc.recheck))}
 	covered := false
@@ -383,30 +450,30 @@ func (rc *revocationChecker) checkOne(cert, issuer *x509.Certificate, now time.T
 		return false
 	}
 	for _, src := range rc.crls {
-		if v := src.lookup(cert, serial, issuer, now, wait, rc.staleGrace, false); consider(v) {
+		if v := src.lookup(cert, serial, issuer, now, deadline, rc.staleGrace, false); consider(v) {
 			return v
 		}
 	}
 	if rc.fromCDP {
-		cdp, problem := rc.cdpSources(cert)
+		cdp, problem := rc.cdpSources(cert, now)
 		if problem != "" {
 			causes = append(causes, problem)
 		}
 		for _, src := range cdp {
-			if v := src.lookup(cert, serial, issuer, now, wait, rc.staleGrace, true); consider(v) {
+			if v := src.lookup(cert, serial, issuer, now, deadline, rc.staleGrace, true); consider(v) {
 				return v
 			}
 		}
 	}
 	if rc.ocsp {
-		if v := rc.ocspStatus(cert, serial, issuer, now, wait); consider(v) {
+		if v := rc.ocspStatus(cert, serial, issuer, now, deadline); consider(v) {
 			return v
 		}
 	}
 	if covered {
 		return good
 	}
-	cause := "no CRL or OCSP source covers certificates of " + subjectOf(issuer)
+	cause := "no CRL or OCSP source covers certificates of " + crlNameForHumans(issuer.RawSubject)
 	if len(causes) > 0 {
 		cause = strings.Join(causes, "; ")
 	}
@@ -420,14 +487,6 @@ func (rc *revocationChecker) fetchWait(handshake bool) time.Duration {
 		return min(rc.timeout, handshakeFetchLimit)
 	}
 	return rc.timeout
-}
-
-// subjectOf names a certificate for log messages.
-func subjectOf(c *x509.Certificate) string {
-	if s := nameFactsOf(c.RawSubject).text; s != "" {
-		return s
-	}
-	return c.Subject.String()
 }
 
 // revocationMemo remembers a verdict on a connection, for one policy.

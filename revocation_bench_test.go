@@ -5,6 +5,7 @@
 package clientcertificate
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"math/big"
@@ -170,7 +171,7 @@ func BenchmarkKeepAliveDuringCRLRefresh(b *testing.B) {
 						b.Error(err)
 						return
 					}
-					lists, err := parseCRLs(data, newPacer(refreshIdleFactor))
+					lists, err := parseCRLs(data, newPacer(context.Background(), refreshIdleFactor))
 					if err == nil {
 						err = lists[0].verifyIssuer(m.issuer)
 					}

@@ -33,13 +33,15 @@ type ocspSwitch struct {
 	*httptest.Server
 	down      atomic.Bool
 	hang      atomic.Pointer[chan struct{}]
-	forwarded atomic.Int64
+	attempts  atomic.Int64 // requests received
+	forwarded atomic.Int64 // requests passed on to the responder
 }
 
 func newOCSPSwitch(t testing.TB, upstream string) *ocspSwitch {
 	sw := &ocspSwitch{}
 	done := make(chan struct{})
 	sw.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw.attempts.Add(1)
 		if h := sw.hang.Load(); h != nil {
 			select {
 			case <-*h:
@@ -250,16 +252,48 @@ func TestRevocationOCSPStorage(t *testing.T) {
 	waitFor(t, "the response to be stored", func() bool { return storage.Exists(t.Context(), ocspStorageKey(key)) })
 
 	restarted, _ := revocationPolicy(t, Policy{Revocation: &Revocation{OCSP: true}}, nil, storage)
-	e, ok := restarted.revocation.loadOCSP(key, l.Cert, chain[1], time.Now())
+	e, ok := restarted.revocation.loadOCSP(key, l.Cert, chain[1], time.Now(), time.Now().Add(time.Second))
 	if !ok || e.answer.status != ocsp.Revoked {
 		t.Fatalf("from storage: %+v %v", e, ok)
 	}
 	// Checked again when read: for another certificate, or from another
 	// issuer's key, the stored bytes are refused.
-	if _, ok := restarted.revocation.loadOCSP(key, s.Good.Cert, chain[1], time.Now()); ok {
+	if _, ok := restarted.revocation.loadOCSP(key, s.Good.Cert, chain[1], time.Now(), time.Now().Add(time.Second)); ok {
 		t.Error("a stored response was accepted for another certificate")
 	}
-	if _, ok := restarted.revocation.loadOCSP(key, l.Cert, s.RogueRoot.Cert, time.Now()); ok {
+	if _, ok := restarted.revocation.loadOCSP(key, l.Cert, s.RogueRoot.Cert, time.Now(), time.Now().Add(time.Second)); ok {
 		t.Error("a stored response was accepted against another issuer key")
+	}
+}
+
+// An answer past half its life is refreshed in the background; when that
+// refresh fails, the responder is not asked again on every request.
+func TestRevocationOCSPBackgroundRefreshBacksOff(t *testing.T) {
+	s := pki(t)
+	now := time.Now()
+	responder := newOCSPTestResponder(t, s.Intermediate, func(*big.Int) ocsp.Response {
+		// Past half its life already: every decision would refresh it.
+		return ocsp.Response{Status: ocsp.Good, ThisUpdate: now.Add(-time.Hour), NextUpdate: now.Add(10 * time.Minute)}
+	})
+	sw := newOCSPSwitch(t, responder.URL)
+	l := ocspLeaf(t, s, "ocsp-backoff", sw.URL)
+	p, _ := revocationPolicy(t, Policy{Revocation: &Revocation{OCSP: true}}, nil, nil)
+	if d := decideVerified(t, p, l, s.Root); !d.Allowed {
+		t.Fatalf("first: %q %q", d.Reason, d.revocationCause)
+	}
+	sw.down.Store(true)
+	before := sw.attempts.Load()
+	for range 10 {
+		if d := decideVerified(t, p, l, s.Root); !d.Allowed {
+			t.Fatalf("with the current answer cached: %q %q", d.Reason, d.revocationCause)
+		}
+	}
+	// One background refresh at most (others joined it or found it failed).
+	waitFor(t, "the background refresh", func() bool { return sw.attempts.Load() > before })
+	for range 10 {
+		decideVerified(t, p, l, s.Root)
+	}
+	if n := sw.attempts.Load() - before; n != 1 {
+		t.Errorf("%d requests to a failing responder for 20 decisions, want 1", n)
 	}
 }

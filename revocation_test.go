@@ -29,6 +29,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/caddy-mtls/caddy-client-certificate/internal/testpki"
 )
@@ -112,6 +113,16 @@ func tlsVerifiedPeer(peer []*x509.Certificate, roots *x509.CertPool) [][]*x509.C
 	return chains
 }
 
+// deltaCRLIndicator marks a CRL as a delta on the base CRL numbered base.
+func deltaCRLIndicator(t testing.TB, base int64) pkix.Extension {
+	t.Helper()
+	v, err := asn1.Marshal(big.NewInt(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 27}, Critical: true, Value: v}
+}
+
 var unknownCriticalExtension = pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 55555, 1}, Critical: true, Value: []byte{5, 0}}
 
 // Verdicts of CRL files: who is listed, which CRLs count, and what is
@@ -183,6 +194,23 @@ func TestRevocationCRLFiles(t *testing.T) {
 		}},
 		{"check leaf ignores the revoked intermediate", pemCRLs(listsOther, rootRevokesIntermediate), Revocation{}, []check{
 			{s.Good, "", "good", ""},
+		}},
+		// One source, two CRLs of one CA: every one is read, and one that
+		// lists the certificate wins, whatever the order.
+		{"an older CRL, then one listing Good", pemCRLs(signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(1)}), signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(2), Revoked: []*big.Int{s.Good.Cert.SerialNumber}})), Revocation{}, []check{
+			{s.Good, ReasonRevoked, "revoked", "(number 2)"},
+			{s.Other, "", "good", ""},
+		}},
+		{"a base CRL, then a delta CRL listing Good", pemCRLs(signedCRL(t, s.Intermediate, testpki.CRLOptions{}), signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(2), Revoked: []*big.Int{s.Good.Cert.SerialNumber}, ExtraExtensions: []pkix.Extension{deltaCRLIndicator(t, 1)}})), Revocation{}, []check{
+			{s.Good, ReasonRevoked, "revoked", "(number 2)"},
+			{s.Other, "", "good", ""},
+		}},
+		{"only a delta CRL", signedCRL(t, s.Intermediate, testpki.CRLOptions{ExtraExtensions: []pkix.Extension{deltaCRLIndicator(t, 1)}}), Revocation{}, []check{
+			{s.Good, ReasonRevocationUnknown, "unknown", "delta CRL"},
+		}},
+		{"an expired CRL, then a current one", pemCRLs(expired, listsOther), Revocation{}, []check{
+			{s.Good, "", "good", ""},
+			{s.Other, ReasonRevoked, "revoked", ""},
 		}},
 	}
 	for _, tc := range cases {
@@ -346,7 +374,7 @@ func TestRevocationRecheckOnKeptAliveConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := p.revocation.crls[0]
-	src.refresh(context.Background())
+	src.refresh(context.Background(), false)
 	clock = clock.Add(4 * time.Minute)
 	if d := p.evaluate(kept, chains, p.now(), true); !d.Allowed {
 		t.Errorf("within recheck: denied %q; the connection's verdict should stand", d.Reason)
@@ -390,7 +418,7 @@ func TestRevocationRefreshRejects(t *testing.T) {
 		{"over max_crl_size", serve(big1), "over the limit"},
 		{"404", func(w http.ResponseWriter) bool { http.NotFound(w, nil); return true }, "404 Not Found"},
 		{"500", func(w http.ResponseWriter) bool { w.WriteHeader(500); return true }, "500 Internal Server Error"},
-		{"signed by another CA in the issuer's name", serve(signedCRL(t, s.RogueRoot, testpki.CRLOptions{Number: big.NewInt(11)})), "does not verify against the CA that signed the last one"},
+		{"signed by another CA in the issuer's name", serve(signedCRL(t, s.RogueRoot, testpki.CRLOptions{Number: big.NewInt(11)})), "no CRL of CN=Contoso Weather Issuing CA,O=Contoso Weather,C=US signed by the key that signed the last one"},
 		{"another CA's CRL", serve(signedCRL(t, s.OtherRoot, testpki.CRLOptions{Number: big.NewInt(11)})), "no CRL of CN=Contoso Weather Issuing CA"},
 		{"expired", serve(signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(11), ThisUpdate: now.Add(-3 * time.Hour), NextUpdate: now.Add(-2 * time.Hour)})), "expired at"},
 		{"lower number", serve(signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(9)})), "has number 9, lower than 10"},
@@ -408,7 +436,7 @@ func TestRevocationRefreshRejects(t *testing.T) {
 				t.Fatalf("first CRL: %q %q", d.Reason, d.revocationCause)
 			}
 			srv.misbehave(tc.behave)
-			p.revocation.crls[0].refresh(context.Background())
+			p.revocation.crls[0].refresh(context.Background(), false)
 			failures := logs.FilterMessage("client certificate revocation: CRL refresh failed; keeping the last good CRL").All()
 			if len(failures) != 1 || !strings.Contains(fmt.Sprint(failures[0].ContextMap()["error"]), tc.cause) {
 				t.Errorf("want one refresh failure logged with %q; got %v", tc.cause, failures)
@@ -481,9 +509,12 @@ func TestRevocationCRLStorage(t *testing.T) {
 		if d := decideVerified(t, p, s.Other, s.Root); d.Reason != ReasonRevoked {
 			t.Fatalf("first instance: %q %q", d.Reason, d.revocationCause)
 		}
+		// Kept once verified: the lookup that verified it asks for a read
+		// that keeps it.
+		waitFor(t, "the verified CRL to be kept in storage", func() bool { return storage.Exists(t.Context(), crlStorageKey(url)) })
 		p.revocation.release()
 	}()
-	if _, ok := revocationSources.References(crlSourceKey(url, mustSettings(t, &r))); ok {
+	if _, ok := revocationSources.References(crlSourceKey(url, mustSettings(t, &r), storage)); ok {
 		t.Fatal("the source outlived its configuration")
 	}
 	fetches := srv.requests.Load()
@@ -506,8 +537,8 @@ func TestRevocationCRLStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	p2, _ := revocationPolicy(t, Policy{Revocation: &Revocation{CRL: []string{url}, Refresh: caddy.Duration(2 * time.Hour)}}, nil, poisoned)
-	if d := decideVerified(t, p2, s.Good, s.Root); d.Allowed {
-		t.Errorf("poisoned storage: allowed")
+	if d := decideVerified(t, p2, s.Good, s.Root); d.Reason != ReasonRevocationUnknown || !strings.Contains(d.revocationCause, "authority key identifier") {
+		t.Errorf("poisoned storage: %q %q, want unknown from the CRL's key", d.Reason, d.revocationCause)
 	}
 }
 
@@ -657,13 +688,164 @@ func TestRevocationOwnStoredCopyIsNotNews(t *testing.T) {
 	srv := newCRLServer(t, signedCRL(t, s.Intermediate, testpki.CRLOptions{}))
 	storage := &certmagic.FileStorage{Path: t.TempDir()}
 	p, _ := revocationPolicy(t, Policy{Revocation: &Revocation{CRL: []string{srv.URL + "/ca.crl"}, Refresh: caddy.Duration(3 * time.Hour)}}, nil, storage)
+	if d := decideVerified(t, p, s.Good, s.Root); !d.Allowed { // verifies the CRL
+		t.Fatalf("%q %q", d.Reason, d.revocationCause)
+	}
 	src := p.revocation.crls[0]
-	src.refresh(context.Background())
+	src.refresh(context.Background(), false)
 	gen := src.current.Load()
 	if _, ok := src.loadStored(context.Background()); !ok {
 		t.Fatal("nothing in storage")
 	}
 	if src.current.Load() != gen {
 		t.Error("the source re-read its own stored copy as news")
+	}
+}
+
+// A CRL in the CA's name that the CA did not sign, fetched before any
+// lookup could check it, neither counts nor locks the real one out: the
+// lookup that finds it asks for a new read, and the real CRL, older though
+// it is, replaces it.
+func TestRevocationForgedFirstFetch(t *testing.T) {
+	s := pki(t)
+	now := time.Now()
+	impostor := signedCRL(t, s.RogueRoot, testpki.CRLOptions{Number: big.NewInt(1000), ThisUpdate: now.Add(-time.Minute)})
+	srv := newCRLServer(t, impostor)
+	p, logs := revocationPolicy(t, Policy{Revocation: &Revocation{CRL: []string{srv.URL + "/ca.crl"}}}, nil, nil)
+	if d := decideVerified(t, p, s.Other, s.Root); d.Reason != ReasonRevocationUnknown {
+		t.Fatalf("with the impostor's CRL: %q %q", d.Reason, d.revocationCause)
+	}
+	srv.set(signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(3), ThisUpdate: now.Add(-time.Hour), Revoked: []*big.Int{s.Other.Cert.SerialNumber}}))
+	waitFor(t, "the real CRL", func() bool { return decideVerified(t, p, s.Other, s.Root).Reason == ReasonRevoked })
+	if d := decideVerified(t, p, s.Good, s.Root); !d.Allowed {
+		t.Errorf("Good with the real CRL: %q %q", d.Reason, d.revocationCause)
+	}
+	if n := logs.FilterMessageSnippet("refresh failed").Len(); n != 0 {
+		t.Errorf("the real CRL was refused: %v", logs.FilterMessageSnippet("refresh failed").All())
+	}
+}
+
+// A CRL is read again at half its life, at its nextUpdate at the latest,
+// and, once past it, as often as after a failure.
+func TestRevocationNextRefresh(t *testing.T) {
+	s := pki(t)
+	now := time.Now()
+	for _, tc := range []struct {
+		name       string
+		this, next time.Duration // from now
+		refresh    time.Duration
+		atMost     time.Duration
+		atLeast    time.Duration
+	}{
+		{"half its life", -time.Hour, 3 * time.Hour, 24 * time.Hour, time.Hour + time.Minute, time.Hour - time.Minute},
+		{"refresh first", -time.Hour, 48 * time.Hour, time.Hour, time.Hour + time.Minute, time.Hour - time.Minute},
+		{"half past: nextUpdate", -23 * time.Hour, 30 * time.Minute, 24 * time.Hour, 31 * time.Minute, 29 * time.Minute},
+		{"expired: retry cadence", -25 * time.Hour, -time.Hour, 24 * time.Hour, retryAfterFailure, retryAfterFailure - time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeTemp(t, "ca.crl", signedCRL(t, s.Intermediate, testpki.CRLOptions{ThisUpdate: now.Add(tc.this), NextUpdate: now.Add(tc.next)}))
+			src, err := newCRLSource(path, revocationSettings{refresh: tc.refresh, timeout: time.Second, maxCRLSize: 1 << 20}, nil, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Destruct()
+			if got := src.nextRefresh(time.Now()); got > tc.atMost || got < tc.atLeast {
+				t.Errorf("next refresh in %s, want between %s and %s", got, tc.atLeast, tc.atMost)
+			}
+		})
+	}
+}
+
+// idpExtension is an issuingDistributionPoint naming the partition uri.
+func idpExtension(t testing.TB, uri string) pkix.Extension {
+	t.Helper()
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.Tag(6).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(uri)) })
+			})
+		})
+	})
+	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 28}, Critical: true, Value: b.BytesOrPanic()}
+}
+
+// The partitions of a CA in one file each keep their own CRL numbers: a
+// refresh raising both is accepted, though one partition's number is below
+// the other's.
+func TestRevocationPartitionsRefreshOnTheirOwn(t *testing.T) {
+	s := pki(t)
+	const a, b = "http://crl.contoso-weather.example/a.crl", "http://crl.contoso-weather.example/b.crl"
+	inB, err := s.Intermediate.Issue(testpki.Options{Subject: pkix.Name{CommonName: "in-b"}, CRLDistributionPoints: []string{b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := func(na, nb int64, revokedInB ...*big.Int) []byte {
+		return pemCRLs(
+			signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(na), ExtraExtensions: []pkix.Extension{idpExtension(t, a)}}),
+			signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(nb), Revoked: revokedInB, ExtraExtensions: []pkix.Extension{idpExtension(t, b)}}))
+	}
+	path := writeTemp(t, "partitions.crl", bundle(100, 5))
+	p, logs := revocationPolicy(t, Policy{Revocation: &Revocation{CRL: []string{path}}}, nil, nil)
+	if d := decideVerified(t, p, inB, s.Root); !d.Allowed {
+		t.Fatalf("before: %q %q", d.Reason, d.revocationCause)
+	}
+	if err := os.WriteFile(path, bundle(101, 6, inB.Cert.SerialNumber), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.revocation.crls[0].refresh(context.Background(), false)
+	if d := decideVerified(t, p, inB, s.Root); d.Reason != ReasonRevoked {
+		t.Errorf("after the refresh: %q %q; log %v", d.Reason, d.revocationCause, logs.FilterMessageSnippet("refresh failed").All())
+	}
+}
+
+// The waits of a whole chain share one deadline: under check chain, with
+// the responder hanging, the leaf's lookup waits out the handshake's 2 s
+// and the intermediate's finds no time left.
+func TestRevocationChainSharesOneDeadline(t *testing.T) {
+	s := pki(t)
+	var statuses ocspStatuses
+	responder := newOCSPTestResponder(t, s.Intermediate, statuses.answer)
+	sw := newOCSPSwitch(t, responder.URL)
+	release := make(chan struct{})
+	defer close(release)
+	sw.hang.Store(&release)
+	p, _ := revocationPolicy(t, Policy{Revocation: &Revocation{OCSPResponder: sw.URL, Check: "chain", Timeout: caddy.Duration(10 * time.Second)}}, nil, nil)
+	d := decideVerifiedHandshake(t, p, s.Good, s.Root)
+	if d.Reason != ReasonRevocationUnknown || !strings.Contains(d.revocationCause, "within 2s") || !strings.Contains(d.revocationCause, "no time left") {
+		t.Errorf("%q %q, want the leaf to wait 2s and the intermediate no longer", d.Reason, d.revocationCause)
+	}
+}
+
+// A policy follows at most maxCDPSources distribution points: the one
+// unused longest is let go (its source stopped once nothing uses it).
+func TestRevocationCDPSourcesAreBounded(t *testing.T) {
+	s := pki(t)
+	srv := newCRLServer(t, signedCRL(t, s.Intermediate, testpki.CRLOptions{}))
+	p, _ := revocationPolicy(t, Policy{Revocation: &Revocation{CRLFromCDP: true}}, nil, nil)
+	rc := p.revocation
+	var keys []string
+	for i := range maxCDPSources + 1 {
+		u := fmt.Sprintf("%s/%d.crl", srv.URL, i)
+		l, err := s.Intermediate.Issue(testpki.Options{Subject: pkix.Name{CommonName: fmt.Sprint("cdp-", i)}, CRLDistributionPoints: []string{u}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := decideVerified(t, p, l, s.Root); !d.Allowed {
+			t.Fatalf("certificate %d: %q %q", i, d.Reason, d.revocationCause)
+		}
+		keys = append(keys, crlSourceKey(u, rc.revocationSettings, nil))
+	}
+	rc.mu.Lock()
+	followed := len(rc.cdp)
+	rc.mu.Unlock()
+	if followed != maxCDPSources {
+		t.Errorf("%d distribution points followed, want %d", followed, maxCDPSources)
+	}
+	if _, ok := revocationSources.References(keys[0]); ok {
+		t.Error("the distribution point unused longest is still held")
+	}
+	if _, ok := revocationSources.References(keys[len(keys)-1]); !ok {
+		t.Error("the newest distribution point is not held")
 	}
 }
