@@ -803,7 +803,14 @@ func TestRevocationPartitionsRefreshOnTheirOwn(t *testing.T) {
 // the responder hanging, the leaf's lookup waits out the handshake's 2 s
 // and the intermediate's finds no time left.
 func TestRevocationChainSharesOneDeadline(t *testing.T) {
-	s := pki(t)
+	// A PKI of its own: OCSP answers are cached process-wide by responder
+	// URL, issuer and serial, and a later run of this test may get the same
+	// port, so it must not present certificates an earlier run's fetch
+	// (completed after that run ended) has answers for.
+	s, err := testpki.Standard()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var statuses ocspStatuses
 	responder := newOCSPTestResponder(t, s.Intermediate, statuses.answer)
 	sw := newOCSPSwitch(t, responder.URL)
