@@ -40,6 +40,7 @@ type holdsFunc func(f *contentFacts, issuers []caDigest) bool
 type condition struct {
 	name   string // as written in the Caddyfile and JSON
 	reason string // the deny reason when it does not hold at top level
+	index  int    // position in conditionTable (the reason's, in metrics.go's reasonNames)
 	trust  trust
 	// readsIssuers: the test looks at the CA certificates of the verified
 	// chains, which are then computed for it.
@@ -205,10 +206,12 @@ func readingIssuers(c *condition) *condition {
 	return c
 }
 
-// conditionsByName finds a table entry by the name users write.
+// conditionsByName finds a table entry by the name users write. Building
+// it numbers the entries (index).
 var conditionsByName = func() map[string]*condition {
 	m := make(map[string]*condition, len(conditionTable))
-	for _, c := range conditionTable {
+	for i, c := range conditionTable {
+		c.index = i
 		m[c.name] = c
 	}
 	return m
