@@ -180,18 +180,22 @@ func (m *decisionMetrics) count(d *Decision) {
 	if m == nil {
 		return
 	}
-	if d.Allowed {
-		if c := m.allow[d.identitySlot]; c != nil {
-			c.Inc()
-			return
-		}
-	} else if i := reasonIndex(d); i >= 0 {
-		if c := m.denied[i]; c != nil {
-			c.Inc()
-			return
-		}
+	if c := m.resolved(d); c != nil {
+		c.Inc()
+		return
 	}
 	m.countUnforeseen(d)
+}
+
+// resolved returns the decision's counter resolved at Provision, or nil.
+func (m *decisionMetrics) resolved(d *Decision) prometheus.Counter {
+	if d.Allowed {
+		return m.allow[d.identitySlot]
+	}
+	if i := reasonIndex(d); i >= 0 {
+		return m.denied[i]
+	}
+	return nil
 }
 
 // countUnforeseen counts a decision whose series was not created at

@@ -61,8 +61,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision compiles the policy and sets up the metrics.
-func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
+func (h *Handler) Provision(ctx caddy.Context) error { return h.provision(ctx, ctx.Logger()) }
+
+// provision is Provision with the module's logger.
+func (h *Handler) provision(ctx caddy.Context, logger *zap.Logger) error {
+	h.logger = logger
 	h.Policy.keepChain = h.Forward != nil && h.Forward.Chain
 	if err := h.Policy.provision(ctx, h.logger); err != nil {
 		return err

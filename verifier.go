@@ -55,8 +55,11 @@ func (Verifier) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision compiles the policy and sets up the metrics.
-func (v *Verifier) Provision(ctx caddy.Context) error {
-	v.logger = ctx.Logger()
+func (v *Verifier) Provision(ctx caddy.Context) error { return v.provision(ctx, ctx.Logger()) }
+
+// provision is Provision with the module's logger.
+func (v *Verifier) provision(ctx caddy.Context, logger *zap.Logger) error {
+	v.logger = logger
 	if err := v.Policy.provision(ctx, v.logger); err != nil {
 		return err
 	}
