@@ -66,9 +66,18 @@ func (m *Matcher) MatchWithError(r *http.Request) (bool, error) {
 	return d.Allowed, nil
 }
 
+// Cleanup releases what Provision acquired beyond the module (metric
+// series, revocation sources) when its configuration is unloaded.
+func (m *Matcher) Cleanup() error {
+	m.metrics.release()
+	m.Policy.release()
+	return nil
+}
+
 // Interface guards
 var (
 	_ caddy.Provisioner                 = (*Matcher)(nil)
+	_ caddy.CleanerUpper                = (*Matcher)(nil)
 	_ caddy.Validator                   = (*Matcher)(nil)
 	_ caddyhttp.RequestMatcherWithError = (*Matcher)(nil)
 )

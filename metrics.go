@@ -253,7 +253,7 @@ func newDecisionMetrics(reg prometheus.Registerer, module string, p *Policy, rep
 }
 
 // release gives back the module's series; those no loaded module holds
-// any more are removed.
+// any more are removed. It may be called more than once.
 func (m *decisionMetrics) release() {
 	if m == nil {
 		return
@@ -266,8 +266,8 @@ func (m *decisionMetrics) release() {
 
 // provisionMetrics sets up a module's counters in the configuration's
 // registry (served by the admin endpoint's /metrics and by the metrics
-// handler) and releases them when the configuration is unloaded. With
-// disable_metrics it returns nil, which counts nothing.
+// handler); the module's Cleanup releases them. With disable_metrics it
+// returns nil, which counts nothing.
 func provisionMetrics(ctx caddy.Context, module string, p *Policy, reportOnly bool) (*decisionMetrics, error) {
 	if p.DisableMetrics {
 		return nil, nil
@@ -276,12 +276,7 @@ func provisionMetrics(ctx caddy.Context, module string, p *Policy, reportOnly bo
 	if r := ctx.GetMetricsRegistry(); r != nil {
 		reg = r
 	}
-	m, err := newDecisionMetrics(reg, module, p, reportOnly)
-	if err != nil {
-		return nil, err
-	}
-	ctx.OnCancel(m.release)
-	return m, nil
+	return newDecisionMetrics(reg, module, p, reportOnly)
 }
 
 // seriesLabels are the label values of one series of decisionsTotal.

@@ -519,3 +519,59 @@ func TestCountingUsesResolvedCounters(t *testing.T) {
 		})
 	}
 }
+
+// Caddy calls Cleanup on the modules of a configuration it unloads (a
+// module's ctx.OnCancel, on the copy of the context Provision receives,
+// is never called): each module gives back its series there, and its
+// revocation sources; twice is harmless.
+func TestCleanupReleases(t *testing.T) {
+	s := pki(t)
+	crl := writeTemp(t, "issuing.crl", signedCRL(t, s.Intermediate, testpki.CRLOptions{}))
+	policy := func(module, name string) (Policy, *decisionMetrics) {
+		p, _ := revocationPolicy(t, Policy{
+			Identities: []Identity{{Name: name, Conditions: Conditions{CommonName: []string{"station-042"}}}},
+			Revocation: &Revocation{CRL: []string{crl}},
+		}, nil, nil)
+		m, err := newDecisionMetrics(nil, module, p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *p, m
+	}
+	h, m, v := &Handler{}, &Matcher{}, &Verifier{}
+	h.Policy, h.metrics = policy(moduleHandler, "cleanup-handler")
+	m.Policy, m.metrics = policy(moduleMatcher, "cleanup-matcher")
+	v.Policy, v.metrics = policy(moduleVerifier, "cleanup-verifier")
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(decisionsTotal)
+	series := []seriesLabels{
+		{moduleHandler, "allow", "", "cleanup-handler"},
+		{moduleMatcher, "allow", "", "cleanup-matcher"},
+		{moduleVerifier, "allow", "", "cleanup-verifier"},
+	}
+	got := decisionSeriesIn(t, reg)
+	for _, l := range series {
+		if _, ok := got[l]; !ok {
+			t.Fatalf("%v missing after Provision", l)
+		}
+	}
+	for _, c := range []caddy.CleanerUpper{h, m, v, h} {
+		if err := c.Cleanup(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = decisionSeriesIn(t, reg)
+	for _, l := range series {
+		if _, ok := got[l]; ok {
+			t.Errorf("%v still served after Cleanup", l)
+		}
+	}
+	for _, p := range []*Policy{&h.Policy, &m.Policy, &v.Policy} {
+		p.revocation.mu.Lock()
+		released := p.revocation.released
+		p.revocation.mu.Unlock()
+		if !released {
+			t.Error("revocation sources not released by Cleanup")
+		}
+	}
+}

@@ -150,9 +150,18 @@ func denyStatus(reason string) int {
 	return http.StatusForbidden
 }
 
+// Cleanup releases what Provision acquired beyond the module (metric
+// series, revocation sources) when its configuration is unloaded.
+func (h *Handler) Cleanup() error {
+	h.metrics.release()
+	h.Policy.release()
+	return nil
+}
+
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

@@ -196,12 +196,22 @@ func (p *Policy) provision(ctx caddy.Context, logger *zap.Logger) error {
 			return err
 		}
 		p.revocation = rc
-		ctx.OnCancel(rc.release)
 	}
 	if w := p.emptyPolicyWarning(); w != "" {
 		logger.Warn(w)
 	}
 	return nil
+}
+
+// release gives back what Provision acquired for the policy (its
+// revocation sources). The module holding the policy calls it from its
+// Cleanup, which Caddy calls when the module's configuration is unloaded
+// (after the next one is running, so a source both use is kept). It may be
+// called more than once.
+func (p *Policy) release() {
+	if p.revocation != nil {
+		p.revocation.release()
+	}
 }
 
 // emptyPolicyWarning is what Provision says about a policy without any

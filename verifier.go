@@ -142,9 +142,18 @@ func findParsed(raw []byte, chains [][]*x509.Certificate) *x509.Certificate {
 	return nil
 }
 
+// Cleanup releases what Provision acquired beyond the module (metric
+// series, revocation sources) when its configuration is unloaded.
+func (v *Verifier) Cleanup() error {
+	v.metrics.release()
+	v.Policy.release()
+	return nil
+}
+
 // Interface guards
 var (
 	_ caddy.Provisioner                  = (*Verifier)(nil)
+	_ caddy.CleanerUpper                 = (*Verifier)(nil)
 	_ caddy.Validator                    = (*Verifier)(nil)
 	_ caddytls.ClientCertificateVerifier = (*Verifier)(nil)
 )
