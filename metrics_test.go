@@ -10,7 +10,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"math/big"
+	"net"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -573,5 +575,80 @@ func TestCleanupReleases(t *testing.T) {
 		if !released {
 			t.Error("revocation sources not released by Cleanup")
 		}
+	}
+}
+
+// The verifier counts once per call, and a server calls it, as Caddy's
+// client_auth does (tls.Config.VerifyConnection), on every handshake,
+// resumed ones included: three handshakes, the last two resumed, count
+// three. (Caddy turns session tickets off where client auth is on, so
+// through Caddy every handshake is a full one.)
+func TestVerifierCountsResumedHandshakes(t *testing.T) {
+	s := pki(t)
+	v := &Verifier{Policy: *compiled(t, Policy{Identities: []Identity{{Name: "metrics-resumption", Conditions: Conditions{CommonName: []string{"station-042"}}}}}, nil)}
+	var err error
+	if v.metrics, err = newDecisionMetrics(nil, moduleVerifier, &v.Policy, false); err != nil {
+		t.Fatal(err)
+	}
+	defer v.metrics.release()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(decisionsTotal)
+	allow := seriesLabels{moduleVerifier, "allow", "", "metrics-resumption"}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	serverCfg := &tls.Config{
+		Certificates: []tls.Certificate{s.Server.TLSCertificate()},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    testpki.Pool(s.Root),
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			raw := make([][]byte, len(cs.PeerCertificates))
+			for i, c := range cs.PeerCertificates {
+				raw[i] = c.Raw
+			}
+			return v.VerifyClientCertificate(raw, cs.VerifiedChains)
+		},
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn := tls.Server(c, serverCfg)
+			if conn.Handshake() == nil {
+				_, _ = conn.Write([]byte("ok")) // after the session ticket
+			}
+			conn.Close()
+		}
+	}()
+	clientCfg := &tls.Config{
+		RootCAs:            testpki.Pool(s.Root),
+		ServerName:         "localhost",
+		Certificates:       []tls.Certificate{s.Good.TLSCertificate()},
+		ClientSessionCache: tls.NewLRUClientSessionCache(4),
+	}
+	before := decisionSeriesIn(t, reg)[allow]
+	var resumed []bool
+	for range 3 {
+		c, err := tls.Dial("tcp", ln.Addr().String(), clientCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 2)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatal(err)
+		}
+		resumed = append(resumed, c.ConnectionState().DidResume)
+		c.Close()
+	}
+	if !slices.Equal(resumed, []bool{false, true, true}) {
+		t.Fatalf("resumed %v, want a full handshake then two resumed ones", resumed)
+	}
+	if got := decisionSeriesIn(t, reg)[allow] - before; got != 3 {
+		t.Errorf("%v handshakes counted, want 3", got)
 	}
 }
