@@ -40,7 +40,6 @@ type holdsFunc func(f *contentFacts, issuers []caDigest) bool
 type condition struct {
 	name   string // as written in the Caddyfile and JSON
 	reason string // the deny reason when it does not hold at top level
-	index  int    // position in conditionTable (the reason's, in metrics.go's reasonNames)
 	trust  trust
 	// readsIssuers: the test looks at the CA certificates of the verified
 	// chains, which are then computed for it.
@@ -56,6 +55,9 @@ type condition struct {
 	// offered is what the certificate offers for this condition, for
 	// humans.
 	offered func(f *contentFacts, issuers []caDigest) []string
+	// index is the position in conditionTable (of the reason, in
+	// metrics.go's reasonNames).
+	index int
 }
 
 // valueError is a bad value of a condition, at index in its list.

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -147,6 +148,9 @@ https://localhost:9443 {
 }
 
 http://localhost:9080 {
+	handle /metrics {
+		metrics
+	}
 	%[3]s
 }
 
@@ -158,6 +162,12 @@ https://localhost:9444 {
 			forward rfc9440 chain
 		}
 		reverse_proxy %[7]s
+	}
+	handle /header-up {
+		reverse_proxy %[7]s {
+			header_up -Client-Cert
+			header_up -Client-Cert-Chain
+		}
 	}
 	respond "verifier ok"
 }
@@ -210,7 +220,13 @@ var sampleLine = regexp.MustCompile(`^caddy_client_certificate_decisions_total\{
 // decision series and the raw lines of the metric.
 func scrapeDecisions(t *testing.T) (map[decisionSample]float64, []string) {
 	t.Helper()
-	resp, err := http.Get("http://" + remap("localhost:2999") + "/metrics")
+	return scrapeDecisionsAt(t, "http://"+remap("localhost:2999")+"/metrics")
+}
+
+// scrapeDecisionsAt is scrapeDecisions on another URL (the metrics handler).
+func scrapeDecisionsAt(t *testing.T, url string) (map[decisionSample]float64, []string) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,6 +362,10 @@ func TestIntegrationMetrics(t *testing.T) {
 	}
 	after, lines := scrapeDecisions(t)
 	closedLabelValues(t, after, "station-042")
+	// The metrics handler serves the same registry.
+	if handler, _ := scrapeDecisionsAt(t, remap("http://localhost:9080/metrics")); !maps.Equal(handler, after) {
+		t.Errorf("the metrics handler serves %d decision series, the admin endpoint %d, or other values", len(handler), len(after))
+	}
 	want := map[decisionSample]float64{
 		{"handler", "allow", "", "station-042"}:                3,
 		{"handler", "deny", "no_identity", ""}:                 1,
@@ -448,6 +468,17 @@ func countEntries(entries []map[string]any, level, msgPrefix string) int {
 // opsClient is a Go client presenting certs (nil: none).
 func opsRequest(t *testing.T, s *testpki.Set, url, caseID string, cert *tls.Certificate, spoof bool) string {
 	t.Helper()
+	var names []string
+	if spoof {
+		names = []string{"Client-Cert", "Client-Cert-Chain", "client_cert", "CLIENT-CERT-CHAIN"}
+	}
+	return opsRequestSpoofing(t, s, url, caseID, cert, names...)
+}
+
+// opsRequestSpoofing makes one request with a header field of each name in
+// spoof, holding another client's certificate as RFC 9440 would.
+func opsRequestSpoofing(t *testing.T, s *testpki.Set, url, caseID string, cert *tls.Certificate, spoof ...string) string {
+	t.Helper()
 	cfg := &tls.Config{RootCAs: testpki.Pool(s.Root), ServerName: "localhost"}
 	if cert != nil {
 		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
@@ -456,12 +487,9 @@ func opsRequest(t *testing.T, s *testpki.Set, url, caseID string, cert *tls.Cert
 	defer tr.CloseIdleConnections()
 	req, _ := http.NewRequest(http.MethodGet, remap(url), nil)
 	req.Header.Set("X-Case", caseID)
-	if spoof {
-		v := ":" + base64.StdEncoding.EncodeToString(s.Other.Cert.Raw) + ":"
-		req.Header["Client-Cert"] = []string{v}
-		req.Header["Client-Cert-Chain"] = []string{v}
-		req.Header["client_cert"] = []string{v}
-		req.Header["CLIENT-CERT-CHAIN"] = []string{v}
+	v := ":" + base64.StdEncoding.EncodeToString(s.Other.Cert.Raw) + ":"
+	for _, name := range spoof {
+		req.Header[name] = []string{v}
 	}
 	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
@@ -573,6 +601,17 @@ func TestIntegrationForwardRFC9440(t *testing.T) {
 		if names := fieldNames(h); len(names) != 0 {
 			t.Errorf("%s: the upstream received %v", c.id, names)
 		}
+	}
+
+	// A route without the handler, proxying with header_up -Client-Cert and
+	// -Client-Cert-Chain (the README's Keycloak recipe): what a client sends
+	// under those names, in any case, does not reach the upstream.
+	if got := opsRequestSpoofing(t, s, "https://localhost:9444/header-up", "header_up", &good,
+		"Client-Cert", "client-cert-chain", "CLIENT-CERT"); got != "200 upstream " {
+		t.Errorf("header_up route: %q", got)
+	}
+	if h, ok := up.received("header_up"); !ok || len(fieldNames(h)) != 0 {
+		t.Errorf("header_up route: reached=%v, the upstream received %v", ok, fieldNames(h))
 	}
 
 	// The would-be denials above, in Caddy's log at WARN.

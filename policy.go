@@ -116,6 +116,11 @@ type Policy struct {
 	// not need this. Default: off.
 	AllowUnverified bool `json:"allow_unverified,omitempty"`
 
+	// Do not count this module's decisions in the Prometheus metric
+	// caddy_client_certificate_decisions_total. Default: off (counted; the
+	// series the policy can produce exist from Provision on, at zero).
+	DisableMetrics bool `json:"disable_metrics,omitempty"`
+
 	Conditions
 
 	// Identities, of which at least one must hold when any are given.
@@ -130,11 +135,6 @@ type Policy struct {
 	// any request to be allowed, pins included.
 	Revocation *Revocation `json:"revocation,omitempty"`
 
-	// Do not count this module's decisions in the Prometheus metric
-	// caddy_client_certificate_decisions_total. Default: off (counted; the
-	// series the policy can produce exist from Provision on, at zero).
-	DisableMetrics bool `json:"disable_metrics,omitempty"`
-
 	// id tells this compiled policy apart in per-connection memos, which
 	// must not keep a policy replaced by a reload alive.
 	id          uint64
@@ -148,11 +148,11 @@ type Policy struct {
 	// readsIssuers: some condition reads the CA certificates of the
 	// verified chains.
 	readsIssuers bool
-	revocation   *revocationChecker // nil without a revocation block
 	// keepChain: a decision needs the chain trust_pool verified (forward
 	// rfc9440 chain in a handler), so verifyResult keeps it.
-	keepChain bool
-	now       func() moment
+	keepChain  bool
+	revocation *revocationChecker // nil without a revocation block
+	now        func() moment
 }
 
 const defaultVerifyCacheSize = 4096
