@@ -33,9 +33,13 @@ func parseHandlerCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 	return &handler, err
 }
 
-// UnmarshalCaddyfile sets up the handler from Caddyfile tokens.
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens: the policy,
+// and
+//
+//	report_only
+//	forward rfc9440 [chain]
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return h.Policy.unmarshalCaddyfile(d)
+	return h.Policy.unmarshalCaddyfile(d, moduleSettings{module: moduleHandler, reportOnly: &h.ReportOnly, forward: &h.Forward})
 }
 
 // UnmarshalCaddyfile sets up the matcher from Caddyfile tokens:
@@ -44,7 +48,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		<policy>
 //	}
 func (m *Matcher) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return m.Policy.unmarshalCaddyfile(d)
+	return m.Policy.unmarshalCaddyfile(d, moduleSettings{module: moduleMatcher})
 }
 
 // UnmarshalCaddyfile sets up the verifier from Caddyfile tokens:
@@ -52,10 +56,74 @@ func (m *Matcher) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //	client_auth {
 //		verifier client_certificate {
 //			<policy>
+//			report_only
 //		}
 //	}
 func (v *Verifier) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return v.Policy.unmarshalCaddyfile(d)
+	return v.Policy.unmarshalCaddyfile(d, moduleSettings{module: moduleVerifier, reportOnly: &v.ReportOnly})
+}
+
+// moduleSettings are where the subdirectives that only some modules take
+// go; a nil field is a subdirective the module refuses, with a message
+// saying why.
+type moduleSettings struct {
+	module     string // handler, matcher or verifier
+	reportOnly *bool
+	forward    **Forward
+}
+
+// names lists the module's own subdirectives for messages, each followed
+// by ", ".
+func (s moduleSettings) names() string {
+	out := ""
+	if s.reportOnly != nil {
+		out += "report_only, "
+	}
+	if s.forward != nil {
+		out += "forward, "
+	}
+	return out
+}
+
+// unmarshalReportOnly parses `report_only`.
+func (s moduleSettings) unmarshalReportOnly(d *caddyfile.Dispenser) error {
+	if s.reportOnly == nil {
+		return d.Err("report_only is not available in the client_certificate matcher: a matcher that always matches " +
+			"would route every request as if allowed, which is meaningless; put report_only in the client_certificate " +
+			"handler (or the verifier), which logs and counts what the policy would deny and lets the request go on")
+	}
+	if d.NextArg() {
+		return d.Errf("report_only takes no value, got '%s'", d.Val())
+	}
+	*s.reportOnly = true
+	return nil
+}
+
+// unmarshalForward parses `forward rfc9440 [chain]`.
+func (s moduleSettings) unmarshalForward(d *caddyfile.Dispenser) error {
+	if s.forward == nil {
+		return d.Errf("forward is not available in the client_certificate %s: only the client_certificate handler "+
+			"passes the certificate of an allowed request on to the next handlers and upstreams", s.module)
+	}
+	if *s.forward != nil {
+		return d.Err("forward given twice")
+	}
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.Err("forward needs a format: forward rfc9440 [chain]")
+	}
+	if args[0] != forwardRFC9440 {
+		return d.Errf("forward format '%s': want rfc9440 (Client-Cert and Client-Cert-Chain, RFC 9440)", args[0])
+	}
+	f := &Forward{Format: args[0]}
+	for _, a := range args[1:] {
+		if a != "chain" || f.Chain {
+			return d.Errf("forward rfc9440: unexpected '%s'; want at most the word chain", a)
+		}
+		f.Chain = true
+	}
+	*s.forward = f
+	return nil
 }
 
 // unmarshalCaddyfile parses the policy block shared by all three modules:
@@ -65,6 +133,7 @@ func (v *Verifier) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		require_unexpired
 //		allow_unverified
 //		verify_cache_size <n>
+//		disable_metrics
 //		revocation {
 //			<revocation setting>...
 //		}
@@ -74,9 +143,10 @@ func (v *Verifier) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 //		}
 //	}
 //
-// Every value is parsed here, so a typo fails `caddy adapt` with the file
-// and line rather than at run time.
-func (p *Policy) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+// plus the module's own subdirectives (moduleSettings). Every value is
+// parsed here, so a typo fails `caddy adapt` with the file and line rather
+// than at run time.
+func (p *Policy) unmarshalCaddyfile(d *caddyfile.Dispenser, s moduleSettings) error {
 	d.Next() // consume the directive or module name
 	if d.NextArg() {
 		return d.Errf("unexpected argument '%s': client_certificate takes its policy in a block { ... }", d.Val())
@@ -109,6 +179,19 @@ func (p *Policy) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			p.AllowUnverified = true
+		case "disable_metrics":
+			if d.NextArg() {
+				return d.Errf("disable_metrics takes no value, got '%s'", d.Val())
+			}
+			p.DisableMetrics = true
+		case "report_only":
+			if err := s.unmarshalReportOnly(d); err != nil {
+				return err
+			}
+		case "forward":
+			if err := s.unmarshalForward(d); err != nil {
+				return err
+			}
 		case "verify_cache_size":
 			if p.VerifyCacheSize != 0 {
 				return d.Err("verify_cache_size given twice")
@@ -143,7 +226,7 @@ func (p *Policy) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			if !handled {
-				return d.Errf("unrecognized subdirective '%s'; want trust_pool, require_unexpired, allow_unverified, verify_cache_size, revocation, identity, or a condition: %s", d.Val(), conditionNames(", ", ", "))
+				return d.Errf("unrecognized subdirective '%s'; want trust_pool, require_unexpired, allow_unverified, verify_cache_size, revocation, identity, disable_metrics, %sor a condition: %s", d.Val(), s.names(), conditionNames(", ", ", "))
 			}
 		}
 	}

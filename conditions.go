@@ -55,6 +55,9 @@ type condition struct {
 	// offered is what the certificate offers for this condition, for
 	// humans.
 	offered func(f *contentFacts, issuers []caDigest) []string
+	// index is the position in conditionTable (of the reason, in
+	// metrics.go's reasonNames).
+	index int
 }
 
 // valueError is a bad value of a condition, at index in its list.
@@ -205,10 +208,12 @@ func readingIssuers(c *condition) *condition {
 	return c
 }
 
-// conditionsByName finds a table entry by the name users write.
+// conditionsByName finds a table entry by the name users write. Building
+// it numbers the entries (index).
 var conditionsByName = func() map[string]*condition {
 	m := make(map[string]*condition, len(conditionTable))
-	for _, c := range conditionTable {
+	for i, c := range conditionTable {
+		c.index = i
 		m[c.name] = c
 	}
 	return m

@@ -20,9 +20,18 @@ type Decision struct {
 	// namesTrusted: the certificate's names are vouched for (verified
 	// chain, thumbprint pin, or allow_unverified), so the subject CN may
 	// stand for the caller.
-	namesTrusted  bool
+	namesTrusted bool
+	// identitySlot numbers the identity that held: i+1 for the policy's
+	// identity i, 0 for none (the metrics' counter, without comparing
+	// names).
+	identitySlot  int32
 	identityValue any // Identity, boxed once at Provision
 	facts         *contentFacts
+	// chain is the verified chain, leaf first: the TLS layer's first
+	// verified chain, or the trust_pool's when the policy keeps it (see
+	// verifyResult.chain); nil when nothing verified the chain. Only
+	// meaningful while Verified.
+	chain []*x509.Certificate
 	// issuers are the CA digests the conditions were given, and failed the
 	// top-level condition that did not hold: for describing the decision.
 	issuers []caDigest
@@ -83,6 +92,7 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 		}
 		chain = verifiedChains[0]
 	}
+	d.chain = chain
 	if d.Verified && proven {
 		share(f)
 	}
@@ -126,6 +136,7 @@ func (p *Policy) evaluate(peer []*x509.Certificate, verifiedChains [][]*x509.Cer
 		if id.cond.check(f, d.issuers) == nil {
 			d.Allowed = true
 			d.Identity = id.name
+			d.identitySlot = int32(i + 1)
 			d.identityValue = id.nameValue
 			d.namesTrusted = trusted || p.top.certPinned || id.cond.certPinned
 			if p.revocation != nil {

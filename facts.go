@@ -100,6 +100,21 @@ type contentFacts struct {
 
 	shareable bool        // small enough (and with bytes) to be kept by content
 	shared    atomic.Bool // put in sharedFacts once
+
+	// clientCert is the certificate as an RFC 9440 Client-Cert value,
+	// rendered on first use (forward rfc9440 in a handler).
+	clientCert atomic.Pointer[string]
+}
+
+// clientCertValue returns the certificate, whose DER is raw, as an RFC 9440
+// Client-Cert value, rendered once.
+func (f *contentFacts) clientCertValue(raw []byte) string {
+	if v := f.clientCert.Load(); v != nil {
+		return *v
+	}
+	v := byteSequence(raw)
+	f.clientCert.Store(&v)
+	return v
 }
 
 // splitKeys splits a name's keys into its standard key and the others.

@@ -531,6 +531,11 @@ func TestIntegrationJSONProvisionErrors(t *testing.T) {
 			`identities[1].subject[0] \"CN=a,,O=b\": empty RDN`},
 		{`"match": [{"client_certificate": {"thumbprint": ["3F2A9B"]}}], "handle": [{"handler": "static_response"}]`,
 			`thumbprint[0] \"3F2A9B\": want 40 hex digits`},
+		// report_only is the handler's and the verifier's, never the matcher's
+		{`"match": [{"client_certificate": {"common_name": ["x"], "report_only": true}}], "handle": [{"handler": "static_response"}]`,
+			`unknown field \"report_only\"`},
+		{`"handle": [{"handler": "client_certificate", "common_name": ["x"], "forward": {"format": "pem"}}]`,
+			`forward: format \"pem\": want \"rfc9440\"`},
 	} {
 		cfg := fmt.Sprintf(`{"admin": {"listen": "localhost:2999"}, "apps": {"http": {"servers": {"srv0": {"listen": [":9480"], "routes": [{%s}]}}}}}`, c.module)
 		assertLoadError(t, remap(cfg), c.want)

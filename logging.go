@@ -1,5 +1,6 @@
 // logging.go: the structured log entries of decisions, at debug level, with
-// the certificate's public identifiers and, on a deny, what did not hold.
+// the certificate's public identifiers and, on a deny, what did not hold;
+// and under report_only, the WARN entry of a would-be denial.
 
 package clientcertificate
 
@@ -21,6 +22,9 @@ const (
 	msgHandshakePass  = "client certificate passes the policy; the TLS handshake has yet to check that the client holds its key"
 	pendingKeyCheck   = "the client's CertificateVerify signature"
 	moduleVerifierLog = "verifier"
+	msgWouldDeny      = "client certificate would be denied"
+	msgReportOnly     = "client_certificate report_only: the policy is not enforced; what it would deny goes on, logged at WARN as '" +
+		msgWouldDeny + "' and counted as result=\"would_deny\""
 )
 
 // logDecision writes a structured entry at debug level. It is on the hot
@@ -121,4 +125,40 @@ func factsFields(f *contentFacts) []zap.Field {
 		zap.String("serial", f.serial),
 		zap.Time("not_after", f.notAfter),
 	}
+}
+
+// logWouldDeny writes the WARN entry of a decision that report_only did not
+// enforce: the reason, the identity, the certificate's thumbprint and
+// subject (empty without a certificate), what did not hold and, for HTTP
+// (r not nil), the request's host, URI and remote address. It is the only
+// entry of such a decision.
+func (p *Policy) logWouldDeny(logger *zap.Logger, module string, r *http.Request, d *Decision) {
+	if logger == nil {
+		return
+	}
+	if ce := logger.Check(zapcore.WarnLevel, msgWouldDeny); ce != nil {
+		p.writeWouldDeny(ce, module, r, d)
+	}
+}
+
+//go:noinline
+func (p *Policy) writeWouldDeny(ce *zapcore.CheckedEntry, module string, r *http.Request, d *Decision) {
+	thumbprint, subject := any(""), any("")
+	if d.facts != nil {
+		thumbprint, subject = d.facts.thumbprintHex, d.facts.subjectText
+	}
+	fields := []zap.Field{
+		zap.String("module", module),
+		zap.String("reason", d.Reason),
+		zap.String("identity", d.Identity),
+		zap.Any("thumbprint", thumbprint),
+		zap.Any("subject", subject),
+	}
+	if r != nil {
+		fields = append(fields, zap.String("host", r.Host), zap.String("uri", r.RequestURI), zap.String("remote_addr", r.RemoteAddr))
+	}
+	if detail := p.explain(d); len(detail) > 0 {
+		fields = append(fields, zap.Strings("detail", detail))
+	}
+	ce.Write(fields...)
 }

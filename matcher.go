@@ -23,7 +23,8 @@ func init() {
 type Matcher struct {
 	Policy
 
-	logger *zap.Logger
+	logger  *zap.Logger
+	metrics *decisionMetrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -34,10 +35,15 @@ func (Matcher) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision compiles the policy.
+// Provision compiles the policy and sets up the metrics.
 func (m *Matcher) Provision(ctx caddy.Context) error {
 	m.logger = ctx.Logger()
-	return m.Policy.provision(ctx, m.logger)
+	if err := m.Policy.provision(ctx, m.logger); err != nil {
+		return err
+	}
+	metrics, err := provisionMetrics(ctx, moduleMatcher, &m.Policy, false)
+	m.metrics = metrics
+	return err
 }
 
 // Match returns true if r satisfies the policy.
@@ -51,17 +57,27 @@ func (m *Matcher) Match(r *http.Request) bool {
 // MatchWithError returns true if r satisfies the policy.
 func (m *Matcher) MatchWithError(r *http.Request) (bool, error) {
 	d := m.Evaluate(r.TLS)
+	m.metrics.count(&d)
 	recordDecision(r, &d)
-	m.logDecision(m.logger, "matcher", r, &d)
+	m.logDecision(m.logger, moduleMatcher, r, &d)
 	if d.Reason == ReasonEarlyData {
 		return false, caddyhttp.Error(http.StatusTooEarly, DenyError{Reason: d.Reason})
 	}
 	return d.Allowed, nil
 }
 
+// Cleanup releases what Provision acquired beyond the module (metric
+// series, revocation sources) when its configuration is unloaded.
+func (m *Matcher) Cleanup() error {
+	m.metrics.release()
+	m.Policy.release()
+	return nil
+}
+
 // Interface guards
 var (
 	_ caddy.Provisioner                 = (*Matcher)(nil)
+	_ caddy.CleanerUpper                = (*Matcher)(nil)
 	_ caddy.Validator                   = (*Matcher)(nil)
 	_ caddyhttp.RequestMatcherWithError = (*Matcher)(nil)
 )

@@ -27,13 +27,25 @@ const recordKey = "\x00client_certificate.decision"
 // decision wins even when a matcher and a handler both decide, and a
 // request that never reads the placeholders pays for little.
 type decisionRecord struct {
-	d Decision
+	d       Decision
+	outcome outcome
 }
 
-// recordDecision leaves the decision in the request's replacer. The record
-// is found again through the request's vars (one map lookup) rather than
-// through the replacer, whose Get asks every provider in turn.
+// recordDecision leaves the decision in the request's replacer: allow or
+// deny, as the decision says.
 func recordDecision(r *http.Request, d *Decision) {
+	o := outcomeDeny
+	if d.Allowed {
+		o = outcomeAllow
+	}
+	recordOutcome(r, d, o)
+}
+
+// recordOutcome leaves the decision and what became of it in the request's
+// replacer. The record is found again through the request's vars (one map
+// lookup) rather than through the replacer, whose Get asks every provider
+// in turn.
+func recordOutcome(r *http.Request, d *Decision, o outcome) {
 	ctx := r.Context()
 	repl, ok := ctx.Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
@@ -54,6 +66,7 @@ func recordDecision(r *http.Request, d *Decision) {
 		}
 	}
 	rec.d = *d
+	rec.outcome = o
 }
 
 // userID names the caller for access logs: the identity, else the subject
@@ -72,8 +85,9 @@ func userID(d Decision) any {
 
 // placeholder serves {http.client_certificate.*} and, after an allow,
 // {http.auth.user.id} (a value set explicitly, e.g. by the vars handler,
-// takes precedence). After a deny, only the reason is set; the certificate
-// placeholders are empty.
+// takes precedence). After a deny (or a would-be deny under report_only),
+// only the reason and the decision are set; the certificate placeholders
+// are empty.
 func (rec *decisionRecord) placeholder(key string) (any, bool) {
 	d := &rec.d
 	if key == recordKey {
@@ -92,6 +106,8 @@ func (rec *decisionRecord) placeholder(key string) (any, bool) {
 	switch name {
 	case "reason":
 		return d.Reason, true
+	case "decision":
+		return outcomeTexts[rec.outcome], true
 	case "revocation":
 		return revocationTexts[d.revocation], true
 	}

@@ -116,6 +116,11 @@ type Policy struct {
 	// not need this. Default: off.
 	AllowUnverified bool `json:"allow_unverified,omitempty"`
 
+	// Do not count this module's decisions in the Prometheus metric
+	// caddy_client_certificate_decisions_total. Default: off (counted; the
+	// series the policy can produce exist from Provision on, at zero).
+	DisableMetrics bool `json:"disable_metrics,omitempty"`
+
 	Conditions
 
 	// Identities, of which at least one must hold when any are given.
@@ -143,8 +148,11 @@ type Policy struct {
 	// readsIssuers: some condition reads the CA certificates of the
 	// verified chains.
 	readsIssuers bool
-	revocation   *revocationChecker // nil without a revocation block
-	now          func() moment
+	// keepChain: a decision needs the chain trust_pool verified (forward
+	// rfc9440 chain in a handler), so verifyResult keeps it.
+	keepChain  bool
+	revocation *revocationChecker // nil without a revocation block
+	now        func() moment
 }
 
 const defaultVerifyCacheSize = 4096
@@ -188,12 +196,22 @@ func (p *Policy) provision(ctx caddy.Context, logger *zap.Logger) error {
 			return err
 		}
 		p.revocation = rc
-		ctx.OnCancel(rc.release)
 	}
 	if w := p.emptyPolicyWarning(); w != "" {
 		logger.Warn(w)
 	}
 	return nil
+}
+
+// release gives back what Provision acquired for the policy (its
+// revocation sources). The module holding the policy calls it from its
+// Cleanup, which Caddy calls when the module's configuration is unloaded
+// (after the next one is running, so a source both use is kept). It may be
+// called more than once.
+func (p *Policy) release() {
+	if p.revocation != nil {
+		p.revocation.release()
+	}
 }
 
 // emptyPolicyWarning is what Provision says about a policy without any

@@ -12,6 +12,8 @@ import (
 	"unsafe"
 	"weak"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/caddyserver/caddy/v2"
 )
 
@@ -106,6 +108,21 @@ import (
 //	              handshakes of one certificate share one fetch. Each lasts
 //	              at most the policy's timeout.
 //
+//	decisionsTotal  the counters of caddy_client_certificate_decisions_total
+//	              (metrics.go): one vector for the process, registered in
+//	              the metrics registry of every configuration loaded, so
+//	              that counts carry over reloads.
+//	  key         module, result, reason, identity: the reasons are the
+//	              closed set in the code and the identities names in the
+//	              configurations, never anything a client sends.
+//	  bound       the series the loaded configurations can produce.
+//	  lifetime    decisionSeries counts the modules holding each series: a
+//	              series is removed when the last configuration naming it is
+//	              unloaded; a reload that keeps it keeps its count.
+//	  inserted by Provision of a handler, matcher or verifier.
+//	  why         rate() and alerts need every series from the start, and a
+//	              decision must count with one atomic add.
+//
 // Nothing else outlives a call: the verifier computes what it needs for the
 // handshake at hand and drops it (OCSP answers and distribution points
 // aside, as said above), and a decision keeps its evidence on the stack or
@@ -122,6 +139,14 @@ var (
 	revocationSources = caddy.NewUsagePool()
 	ocspAnswers       = newBoundedCache[ocspKey, *ocspEntry](ocspAnswersSize)
 	ocspFlights       = ocspFlightGroup{m: make(map[ocspKey]*ocspFlight)}
+
+	decisionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "caddy",
+		Subsystem: "client_certificate",
+		Name:      "decisions_total",
+		Help:      "Client certificate decisions by module (handler, matcher, verifier), result (allow, deny, would_deny), deny reason and configured identity name.",
+	}, decisionLabels)
+	decisionSeries = seriesTable{refs: make(map[seriesLabels]int)}
 )
 
 const (

@@ -21,7 +21,8 @@ type verifyResult struct {
 	// The result may be reused only inside this window.
 	window window
 	// chain is the first verified chain, leaf first, as copies (see
-	// copyChain), kept only for revocation checking.
+	// copyChain), kept only when a decision reads it: for revocation
+	// checking, and for a handler that forwards the chain (keepChain).
 	chain []*x509.Certificate
 }
 
@@ -214,7 +215,7 @@ func (p *Policy) verifyNow(leaf *x509.Certificate, intermediates []*x509.Certifi
 		}
 	}
 	res.window = windowOf(from, until)
-	if p.revocation != nil {
+	if p.revocation != nil || p.keepChain {
 		res.chain = copyChain(chains[0])
 	}
 	return res

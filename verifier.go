@@ -1,6 +1,7 @@
 // verifier.go: the TLS client_auth verifier
 // (tls.client_auth.verifier.client_certificate), which fails the handshake
-// when the presented certificate does not satisfy the policy.
+// when the presented certificate does not satisfy the policy (under
+// report_only, logs and lets it go on).
 
 package clientcertificate
 
@@ -30,10 +31,19 @@ func init() {
 // reaches this point too, so the verifier keeps nothing beyond the call
 // (no cache, no connection record) and its log entries say that a pass is
 // pending that check.
+//
+// Each call is one decision in the metrics: Caddy calls verifiers on every
+// handshake that presents a certificate, resumed ones included.
 type Verifier struct {
 	Policy
 
-	logger *zap.Logger
+	// Evaluate the policy and log (WARN, "client certificate would be
+	// denied") and count (result="would_deny") what it would refuse, but
+	// let every handshake go on. Default: off (enforced).
+	ReportOnly bool `json:"report_only,omitempty"`
+
+	logger  *zap.Logger
+	metrics *decisionMetrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -44,10 +54,24 @@ func (Verifier) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision compiles the policy.
-func (v *Verifier) Provision(ctx caddy.Context) error {
-	v.logger = ctx.Logger()
-	return v.Policy.provision(ctx, v.logger)
+// Provision compiles the policy and sets up the metrics.
+func (v *Verifier) Provision(ctx caddy.Context) error { return v.provision(ctx, ctx.Logger()) }
+
+// provision is Provision with the module's logger.
+func (v *Verifier) provision(ctx caddy.Context, logger *zap.Logger) error {
+	v.logger = logger
+	if err := v.Policy.provision(ctx, v.logger); err != nil {
+		return err
+	}
+	m, err := provisionMetrics(ctx, moduleVerifier, &v.Policy, v.ReportOnly)
+	if err != nil {
+		return err
+	}
+	v.metrics = m
+	if v.ReportOnly {
+		v.logger.Warn(msgReportOnly)
+	}
+	return nil
 }
 
 // VerifyClientCertificate implements caddytls.ClientCertificateVerifier.
@@ -60,6 +84,11 @@ func (v *Verifier) VerifyClientCertificate(rawCerts [][]byte, verifiedChains [][
 		d.Reason = reason
 	} else {
 		d = v.evaluate(peer, verifiedChains, v.now(), false)
+	}
+	v.metrics.count(&d)
+	if !d.Allowed && v.ReportOnly {
+		v.logWouldDeny(v.logger, moduleVerifierLog, nil, &d)
+		return nil
 	}
 	v.logHandshake(v.logger, &d)
 	if !d.Allowed {
@@ -113,9 +142,18 @@ func findParsed(raw []byte, chains [][]*x509.Certificate) *x509.Certificate {
 	return nil
 }
 
+// Cleanup releases what Provision acquired beyond the module (metric
+// series, revocation sources) when its configuration is unloaded.
+func (v *Verifier) Cleanup() error {
+	v.metrics.release()
+	v.Policy.release()
+	return nil
+}
+
 // Interface guards
 var (
 	_ caddy.Provisioner                  = (*Verifier)(nil)
+	_ caddy.CleanerUpper                 = (*Verifier)(nil)
 	_ caddy.Validator                    = (*Verifier)(nil)
 	_ caddytls.ClientCertificateVerifier = (*Verifier)(nil)
 )

@@ -18,7 +18,8 @@
 # heap), 9 nginx with and without a map $ssl_client_fingerprint allowlist
 # (only if nginx is installed), 10-11 diagnostics for row 2: a no-op Caddy
 # handler (vars) vs. none, and the client_certificate handler vs. that
-# no-op handler, both over HTTP/2.
+# no-op handler, both over HTTP/2; 13 the handler with its decision metrics
+# (the default) vs. the same handler with disable_metrics.
 #
 # Needs Go, the Go module proxy (xcaddy, vegeta) and Linux (/proc).
 # Environment:
@@ -36,7 +37,7 @@
 #   BENCH_CERTS_EXTRA=    more distinct certificates after those, to show where
 #                         memory levels off (default: as many as BENCH_CERTS)
 #   BENCH_GOTEST_COUNT=5  go test -count for rows 6-7 and 12
-#   BENCH_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own
+#   BENCH_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own,metrics
 #                         rows to run (the table shows the others as not run)
 #   BENCH_NGINX=PATH|off  nginx binary (default: nginx on PATH, if any)
 #   BENCH_PROFILE_ROWS=h2,h2noop,h2own
@@ -63,7 +64,7 @@ SCHEDULE=${BENCH_SCHEDULE:-alternate}
 CERTS=${BENCH_CERTS:-10000}
 CERTS_EXTRA=${BENCH_CERTS_EXTRA:-$CERTS}
 GOTEST_COUNT=${BENCH_GOTEST_COUNT:-5}
-ALL_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own
+ALL_ROWS=h1,h2,cel,trustpool,verifier,gotest,manycerts,nginx,h2noop,h2own,metrics
 ROWS=${BENCH_ROWS:-$ALL_ROWS}
 PROFILE_ROWS=${BENCH_PROFILE_ROWS:-h2,h2noop,h2own}
 PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-8}
@@ -322,7 +323,7 @@ probe_config() {
 	probe "$name" good 200 $h2
 	case $name in
 	verified | noop | nginx-plain) probe "$name" other 200 ;;
-	handler | cel | nginx-map) probe "$name" other 403 ;;
+	handler | handler-nometrics | cel | nginx-map) probe "$name" other 403 ;;
 	trustpool)
 		probe "$name" other 403
 		probe "$name" - 403
@@ -448,6 +449,7 @@ load_row trustpool h1 verified "$CADDY" trustpool "$CADDY" "keep-alive HTTP/1.1:
 load_row verifier newconn verified "$CADDY" verifier "$CADDY" "new connection per request: no verifier (A) vs. verifier (B)"
 load_row h2noop h2 verified "$CADDY" noop "$CADDY" "keep-alive HTTP/2 (diagnostic): no handler (A) vs. a no-op vars handler (B)"
 load_row h2own h2 noop "$CADDY" handler "$CADDY" "keep-alive HTTP/2 (diagnostic): no-op vars handler (A) vs. client_certificate handler (B)"
+load_row metrics h1 handler-nometrics "$CADDY" handler "$CADDY" "keep-alive HTTP/1.1: handler with disable_metrics (A) vs. the same handler counting its decisions (B)"
 
 if want_row nginx; then
 	step "row nginx: nginx without (A) and with (B) a map \$ssl_client_fingerprint allowlist"

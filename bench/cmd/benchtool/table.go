@@ -57,6 +57,9 @@ var loadRows = []loadRow{
 	{id: "h2own", num: 11, what: "diagnostic for row 2: keep-alive HTTP/2 mTLS, the `client_certificate` handler vs. the no-op handler: the check's own cost",
 		a: "+ `vars bench_noop 1` (no check)", b: "`client_certificate` handler (row 2's B)",
 		unit: "req/s", targetTxt: "none (explains row 2)", noTarget: "diagnostic"},
+	{id: "metrics", num: 13, what: "keep-alive HTTP/1.1 mTLS: row 1's handler counting its decisions in `caddy_client_certificate_decisions_total` (the default) vs. the same handler with `disable_metrics`",
+		a: "row 1's handler with `disable_metrics`", b: "row 1's handler (metrics on)",
+		unit: "req/s", minRatio: 0.98, targetTxt: "≥ 0.98× req/s"},
 }
 
 type goBenchRow struct {
