@@ -264,6 +264,21 @@ func TestIntegrationRevocationReloads(t *testing.T) {
 	if n := srv.fetches.Load() - fetchesBefore; n != 0 {
 		t.Errorf("%d fetches of the CRL during 50 reloads, want 0: a reload must not fetch an unchanged source again", n)
 	}
+	// Unloading the last configuration that names the source stops it.
+	tester.InitServer(remap(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	auto_https disable_redirects
+}
+http://localhost:9080 {
+	respond "no revocation here"
+}
+`), "caddyfile")
+	if n := refreshGoroutines(); n != 0 {
+		t.Errorf("%d refresh goroutines after the configuration naming the CRL was unloaded, want 0", n)
+	}
 	if after > before+5 {
 		t.Errorf("goroutines grew from %d to %d over 50 reloads", before, after)
 	}
