@@ -6,10 +6,12 @@ package clientcertificate
 
 import (
 	"bytes"
+	"crypto/sha1" //nolint:gosec // thumbprints
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,5 +85,51 @@ func caddyMain(t *testing.T, stdin string, args ...string) (stdout, stderr strin
 	return out.String(), errb.String(), 0
 }
 
-var _ = fmt.Sprint
-var _ io.Reader
+// Through Caddy's own main: the command is registered, and exits 0, 1 and
+// 2 as documented, with one line on stderr for an error and nothing else
+// (no stack trace, no log lines).
+func TestCaddyMainExitStatuses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the test binary as caddy")
+	}
+	dir, s := DemoPKI(t)
+	garbage := writeTemp(t, "garbage.pem", []byte("not a certificate"))
+	broken := writeTemp(t, "Caddyfile", []byte("localhost {\n"))
+	sum := fmt.Sprintf("%X", sha1Of(s.Good.Cert.Raw))
+	for _, c := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // a line it must print
+		stderr string // the one line it must print, if any
+	}{
+		{"help", []string{"client-certificate", "--help"}, 0, "  check       Checks offline whether a client certificate gets a URL through a configuration", ""},
+		{"inspect", []string{"client-certificate", "inspect", filepath.Join(dir, "good.pem")}, 0, "  thumbprint         " + sum + "  (SHA-1)", ""},
+		{"inspect garbage", []string{"client-certificate", "inspect", garbage}, 2, "", "caddy client-certificate inspect: " + garbage + ": not a certificate in PEM or DER: "},
+		{"check allowed", []string{"client-certificate", "check", "--config", "example.Caddyfile", "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:8444/"}, 0, "result: allowed: the request reaches static_response at srv1.routes[0].handle[0].routes[0].handle[0]", ""},
+		{"check denied", []string{"client-certificate", "check", "--config", "example.Caddyfile", "--cert", filepath.Join(dir, "other.pem"), "--url", "https://localhost:8444/"}, 1, "answer       the TLS handshake fails", ""},
+		{"check config does not adapt", []string{"client-certificate", "check", "--config", broken, "--url", "https://localhost/"}, 2, "", "caddy client-certificate check: adapting " + broken + ": "},
+		{"check unknown flag", []string{"client-certificate", "check", "--bogus"}, 2, "", "caddy client-certificate check: unknown flag: --bogus"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, code := caddyMain(t, "", c.args...)
+			if code != c.code {
+				t.Errorf("exit status %d, want %d (stderr %q)", code, c.code, stderr)
+			}
+			if c.stdout != "" && !strings.Contains(stdout, c.stdout+"\n") {
+				t.Errorf("stdout lacks %q:\n%s", c.stdout, stdout)
+			}
+			switch {
+			case c.stderr == "" && stderr != "":
+				t.Errorf("stderr: %q", stderr)
+			case c.stderr != "" && (!strings.HasPrefix(stderr, c.stderr) || strings.Count(stderr, "\n") != 1 || stdout != ""):
+				t.Errorf("stderr %q (stdout %q), want one line starting %q", stderr, stdout, c.stderr)
+			}
+		})
+	}
+}
+
+func sha1Of(b []byte) [20]byte { return sha1.Sum(b) } //nolint:gosec // thumbprint
+
+// RunCLI is runCLI, for the tests of the external test package.
+var RunCLI = runCLI

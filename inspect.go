@@ -26,6 +26,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // maxCertificateInput bounds what inspect and check read from a file or
@@ -236,7 +239,7 @@ func formatDotnetRDNs(rdns [][]dnAttr, reversed bool) string {
 			}
 			b.WriteByte('=')
 			if !a.isString {
-				b.WriteString("#" + strings.ToUpper(hex.EncodeToString(a.der)))
+				b.WriteString("#" + strings.ToUpper(hex.EncodeToString(dotnetHexValue(a.der))))
 				continue
 			}
 			v := a.value
@@ -247,6 +250,17 @@ func formatDotnetRDNs(rdns [][]dnAttr, reversed bool) string {
 		}
 	}
 	return b.String()
+}
+
+// dotnetHexValue is what .NET prints after "#" for a value that is not a
+// character string: an OCTET STRING's contents, any other value's DER.
+func dotnetHexValue(der []byte) []byte {
+	in := cryptobyte.String(der)
+	var contents cryptobyte.String
+	if in.ReadASN1(&contents, cbasn1.OCTET_STRING) && in.Empty() {
+		return contents
+	}
+	return der
 }
 
 func writeDotnetValue(b *strings.Builder, v string) {
