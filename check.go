@@ -12,6 +12,7 @@ package clientcertificate
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -29,17 +30,20 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddytls"
+	"github.com/caddyserver/certmagic"
 )
 
 // offlineProvisioning is set while check provisions a configuration:
@@ -126,15 +130,43 @@ func (o *checkOptions) request(stdin io.Reader) (*checkRequest, error) {
 // offlineConfig is a configuration provisioned without being started.
 type offlineConfig struct {
 	ctx        caddy.Context
-	raw        map[string]any // the configuration as provisioned (after sanitizeOffline)
+	cfg        *caddy.Config
+	raw        map[string]any // the configuration as provisioned (after sanitize)
 	http       *caddyhttp.App
 	storageDir string
-	notes      []string // what sanitizeOffline changed that a reader should know
+	notes      []string          // what sanitize changed that a reader should know
+	storage    certmagic.Storage // certmagic's default storage before provisioning, which sets it
 }
 
+// close cleans up every module provisioned (as caddy validate does once it
+// has provisioned), restores certmagic's default storage, and removes the
+// temporary storage.
 func (oc *offlineConfig) close() {
+	if oc.cfg != nil {
+		cancelProvisioned(oc.cfg)
+		certmagic.Default.Storage = oc.storage
+	}
 	if oc.storageDir != "" {
 		os.RemoveAll(oc.storageDir)
+	}
+}
+
+// cancelProvisioned cancels the context caddy.ProvisionContext made for
+// cfg, which runs every module's Cleanup: without it, modules leave what
+// they put in process-wide state behind (the tls app, the site's
+// certificates in Caddy's shared certificate cache, where another
+// configuration of the same process would find them). caddy.Validate does
+// this with the Config's unexported cancelFunc, and Caddy exports no other
+// way to do it; if a later Caddy renames the field, nothing is cleaned up
+// (TestCheckLeavesNoCertificateBehind fails), which a one-shot command can
+// live with.
+func cancelProvisioned(cfg *caddy.Config) {
+	f := reflect.ValueOf(cfg).Elem().FieldByName("cancelFunc")
+	if !f.IsValid() || f.Kind() != reflect.Func || f.IsNil() {
+		return
+	}
+	if cancel, ok := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(context.CancelCauseFunc); ok {
+		cancel(errors.New("caddy client-certificate check complete"))
 	}
 }
 
@@ -199,7 +231,9 @@ func loadOffline(path, adapter string) (*offlineConfig, error) {
 		oc.close()
 		return nil, fmt.Errorf("%s: decoding the configuration: %v", path, err)
 	}
+	oc.storage = certmagic.Default.Storage
 	ctx, err := caddy.ProvisionContext(cfg)
+	oc.cfg = cfg // on error too: ProvisionContext has cancelled it, and close restores the storage
 	if err != nil {
 		oc.close()
 		return nil, fmt.Errorf("%s: provisioning: %v", path, err)

@@ -344,3 +344,29 @@ func demoWords(saw string) string {
 	code, body, _ := strings.Cut(saw, " ")
 	return code + " " + clientcertificate.DemoSummary(body)
 }
+
+// check provisions a configuration in the process it runs in; it must
+// leave nothing behind in Caddy's process-wide state. Here check
+// provisions example.Caddyfile, whose site is localhost with one PKI's
+// server certificate, and then a Caddy of the same process serves
+// localhost with another PKI's: it must present its own, before and after
+// more checks.
+func TestCheckLeavesNoCertificateBehind(t *testing.T) {
+	dir, _ := clientcertificate.DemoPKI(t)
+	check := func() {
+		t.Helper()
+		rep := runCheckJSON(t, "--config", "example.Caddyfile", "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:8443/api/x")
+		if rep.Verdict != "allowed" {
+			t.Fatalf("check: %+v", rep)
+		}
+	}
+	check()
+	f := startCaddy(t)
+	s := f.set
+	for i := range 3 {
+		if got := request(t, s, s.Good, "https://localhost:9443/handler/pool", false); got != "200 pool ok" {
+			t.Fatalf("request %d: %q", i, got)
+		}
+		check()
+	}
+}
