@@ -19,6 +19,7 @@ import (
 	"crypto/sha1" //nolint:gosec // thumbprints, see facts.go
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -697,18 +698,52 @@ func (oc *offlineConfig) verifiers(server string, index int, pol *caddytls.Conne
 		}
 		out, names = append(out, v), append(names, name)
 	}
-	if pol != nil && pol.ClientAuthentication != nil && len(pol.ClientAuthentication.TrustedLeafCerts) > 0 {
-		js, err := json.Marshal(map[string]any{"trusted_leaf_certs": pol.ClientAuthentication.TrustedLeafCerts})
+	var leaves *caddytls.ClientAuthentication
+	if pol != nil {
+		leaves = pol.ClientAuthentication
+	}
+	//lint:ignore SA1019 Caddy still honours the deprecated field, so check must
+	if leaves != nil && len(leaves.TrustedLeafCerts) > 0 {
+		//lint:ignore SA1019 see above
+		v, err := trustedLeafCerts(leaves.TrustedLeafCerts)
 		if err != nil {
 			return nil, nil, err
 		}
-		mod, err := oc.ctx.LoadModuleByID("tls.client_auth.verifier.leaf", js)
-		if err != nil {
-			return nil, nil, fmt.Errorf("loading trusted_leaf_certs: %v", err)
-		}
-		out, names = append(out, mod.(caddytls.ClientCertificateVerifier)), append(names, "trusted_leaf_certs")
+		out, names = append(out, v), append(names, "trusted_leaf_certs")
 	}
 	return out, names, nil
+}
+
+// trustedLeafVerifier is what Caddy makes of the deprecated
+// trusted_leaf_certs: the presented leaf must be one of them.
+type trustedLeafVerifier []*x509.Certificate
+
+func trustedLeafCerts(b64 []string) (trustedLeafVerifier, error) {
+	var out trustedLeafVerifier
+	for _, s := range b64 {
+		der, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_leaf_certs: %v", err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_leaf_certs: %v", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// VerifyClientCertificate is LeafCertClientAuth's.
+func (l trustedLeafVerifier) VerifyClientCertificate(rawCerts [][]byte, _ [][]*x509.Certificate) error {
+	if len(rawCerts) > 0 {
+		for _, c := range l {
+			if bytes.Equal(c.Raw, rawCerts[0]) {
+				return nil
+			}
+		}
+	}
+	return errors.New("client leaf certificate failed validation")
 }
 
 // offlineConn stands for the client's connection in a ClientHelloInfo:

@@ -7,6 +7,7 @@ package clientcertificate
 
 import (
 	"crypto/sha1" //nolint:gosec // thumbprints
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -479,5 +480,83 @@ func TestCheckBadInput(t *testing.T) {
 			out, errOut, code := cli("", c.args...)
 			assertOneLineError(t, out, errOut, code, "caddy client-certificate check: ", c.want)
 		})
+	}
+}
+
+// A JSON configuration, with the deprecated trusted_leaf_certs (Caddy
+// still honours it) and a client_certificate verifier after a leaf
+// verifier of Caddy's: verifiers run in order, and the first that refuses
+// fails the handshake.
+func TestCheckJSONConfigVerifiers(t *testing.T) {
+	s := pki(t)
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"server.pem": s.Server.CertPEM(), "server-key.pem": s.Server.KeyPEM(), "good.pem": s.Good.CertPEM(), "other.pem": s.Other.CertPEM(), "comma.pem": s.CommaCN.CertPEM()} {
+		if err := testpki.WriteFile(filepath.Join(dir, name), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b64 := func(l *testpki.Leaf) string { return fmt.Sprintf("%q", base64Std(l.Cert.Raw)) }
+	cfg := fmt.Sprintf(`{"apps": {
+	"tls": {"certificates": {"load_files": [{"certificate": %q, "key": %q}]}},
+	"http": {"servers": {"api": {"listen": [":7443"],
+		"routes": [{"handle": [{"handler": "static_response", "body": "hello {http.request.tls.client.subject}"}]}],
+		"tls_connection_policies": [{"client_authentication": {"mode": "require", "trusted_leaf_certs": [%s, %s],
+			"verifiers": [{"verifier": "client_certificate", "thumbprint": [%q, %q]}]}}]}}}}}`,
+		filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"), b64(s.Good), b64(s.CommaCN), sha1Hex(s.Good.Cert), sha1Hex(s.Other.Cert))
+	file := writeTemp(t, "caddy.json", []byte(cfg))
+	for _, c := range []struct {
+		cert, sees, reason string
+	}{
+		{"good", "200 \"hello CN=station-042,OU=Stations,O=Contoso Weather,C=US\"", ""},
+		// The verifier pins station-007; trusted_leaf_certs (last) refuses it.
+		{"other", "handshake refused", "handshake refused: trusted_leaf_certs verifier: client leaf certificate failed validation"},
+		// trusted_leaf_certs would allow it; the verifier (first) refuses.
+		{"comma", "handshake refused", "thumbprint_mismatch"},
+	} {
+		rep, code, _ := checkJSON(t, "--config", file, "--cert", filepath.Join(dir, c.cert+".pem"), "--url", "https://localhost:7443/")
+		if CheckSees(rep) != c.sees || rep.Reason != c.reason || (code == 0) != (c.reason == "") {
+			t.Errorf("%s: sees %q, reason %q, exit %d; want %q, %q", c.cert, CheckSees(rep), rep.Reason, code, c.sees, c.reason)
+		}
+	}
+	if rep, _, _ := checkJSON(t, "--config", file, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:7443/"); strings.Join(rep.TLS.Verifiers, ",") != "client_certificate,trusted_leaf_certs" {
+		t.Errorf("verifiers: %v", rep.TLS.Verifiers)
+	}
+}
+
+func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// Routes of a group (handle blocks) are exclusive: once one matched, the
+// others are skipped, even when it answered nothing.
+func TestCheckRouteGroups(t *testing.T) {
+	dir, _ := DemoPKI(t)
+	cfg := writeTemp(t, "Caddyfile", []byte(fmt.Sprintf(`{
+	skip_install_trust
+}
+https://localhost:7443 {
+	tls %[1]s/server.pem %[1]s/server-key.pem
+	handle /quiet* {
+		vars quiet yes
+	}
+	handle {
+		respond "fallback"
+	}
+}
+`, dir)))
+	for path, want := range map[string]string{"/quiet": `200 ""`, "/other": `200 "fallback"`} {
+		rep, code, _ := checkJSON(t, "--config", cfg, "--url", "https://localhost:7443"+path)
+		if CheckSees(rep) != want || code != 0 {
+			t.Errorf("%s: %q (exit %d), want %q", path, CheckSees(rep), code, want)
+		}
+	}
+}
+
+// strict_sni_host (on when client_auth is configured): a request whose
+// Host is not its SNI is answered 421; curl sends no SNI for an IP
+// address.
+func TestCheckStrictSNIHost(t *testing.T) {
+	dir, _ := DemoPKI(t)
+	rep, code, _ := checkJSON(t, "--config", "example.Caddyfile", "--cert", filepath.Join(dir, "good.pem"), "--url", "https://127.0.0.1:8443/api/observations")
+	if rep.SNI != "" || CheckSees(rep) != `421 ""` || code != 1 || !strings.Contains(rep.Reason, "strict host matching") {
+		t.Errorf("sni %q, sees %q, exit %d, reason %q", rep.SNI, CheckSees(rep), code, rep.Reason)
 	}
 }

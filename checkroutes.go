@@ -291,6 +291,7 @@ func matchOne(m any, r *http.Request) (bool, error) {
 	switch m := m.(type) {
 	case caddyhttp.RequestMatcherWithError:
 		return m.MatchWithError(r)
+	//lint:ignore SA1019 matchers of other plugins may implement only Match, which Caddy still calls
 	case caddyhttp.RequestMatcher:
 		return m.Match(r), nil
 	}

@@ -334,6 +334,14 @@ func TestCLIAgreesWithCurlOnDemo(t *testing.T) {
 			}
 		})
 	}
+	// Beyond the demo: by IP address curl sends no SNI, and Caddy's
+	// strict_sni_host answers 421.
+	url := "https://127.0.0.1:" + ports["8443"] + "/api/observations"
+	rep := runCheckJSON(t, "--config", "example.Caddyfile", "--url", url, "--cert", filepath.Join(dir, "good.pem"))
+	curlSaw := curlSees(t, curl, filepath.Join(dir, "root.pem"), filepath.Join(dir, "good.pem"), filepath.Join(dir, "good-key.pem"), url)
+	if rep.sees() != curlSaw || curlSaw != "421 " {
+		t.Errorf("by IP address: check sees %q, curl %q, want \"421 \"", rep.sees(), curlSaw)
+	}
 }
 
 // demoWords puts "CODE BODY" as the demo's table does.

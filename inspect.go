@@ -343,7 +343,7 @@ func caddyfileBlock(c *x509.Certificate, info *certificateInfo) (string, []strin
 	var b strings.Builder
 	b.WriteString("client_certificate {\n")
 	b.WriteString("\trequire_unexpired\n")
-	b.WriteString("\t# pins this very certificate (SHA-1, as Windows and Azure API Management print it)\n")
+	b.WriteString("\t# this very certificate: its SHA-1 thumbprint, as Windows and Azure API Management print it\n")
 	fmt.Fprintf(&b, "\tthumbprint %s\n", info.Thumbprint)
 	subject := nameFactsOf(c.RawSubject)
 	issuer := nameFactsOf(c.RawIssuer)
@@ -357,7 +357,8 @@ func caddyfileBlock(c *x509.Certificate, info *certificateInfo) (string, []strin
 		if cn := subject.lastCN; cn != "" && identityNameRE.MatchString(cn) {
 			name = cn
 		}
-		fmt.Fprintf(&b, "\t# with a trust_pool (or client_auth verification), these two lines alone also allow its renewals\n")
+		b.WriteString("\t# its subject from its issuer: without the thumbprint above, and with a trust_pool\n")
+		b.WriteString("\t# (or client_auth verification), this identity also allows its renewals\n")
 		fmt.Fprintf(&b, "\tidentity %s {\n", name)
 		fmt.Fprintf(&b, "\t\tsubject %s\n", caddyfileQuote(subject.text))
 		fmt.Fprintf(&b, "\t\tissuer %s\n", caddyfileQuote(issuer.text))
