@@ -560,3 +560,29 @@ func TestCheckStrictSNIHost(t *testing.T) {
 		t.Errorf("sni %q, sees %q, exit %d, reason %q", rep.SNI, CheckSees(rep), code, rep.Reason)
 	}
 }
+
+// --chain presents more certificates after the leaf: the leaf alone does
+// not chain to the demo's root, with the intermediate it does (for the
+// handler's trust_pool and the TLS layer alike).
+func TestCheckChainFlag(t *testing.T) {
+	dir, s := DemoPKI(t)
+	leaf := writeTemp(t, "leaf.der", s.Good.Cert.Raw)
+	inter := filepath.Join(dir, "intermediate.pem")
+	for _, c := range []struct {
+		url, chain, reason string
+	}{
+		{"https://localhost:8443/api/observations", "", ReasonUntrusted},
+		{"https://localhost:8443/api/observations", inter, ""},
+		{"https://localhost:8444/", "", "handshake refused: client_auth (require_and_verify): x509: certificate signed by unknown authority"},
+		{"https://localhost:8444/", inter, ""},
+	} {
+		args := []string{"--config", "example.Caddyfile", "--cert", leaf, "--url", c.url}
+		if c.chain != "" {
+			args = append(args, "--chain", c.chain)
+		}
+		rep, code, _ := checkJSON(t, args...)
+		if !strings.HasPrefix(rep.Reason, c.reason) || (code == 0) != (c.reason == "") || rep.Certificate.Chain != map[bool]int{true: 1, false: 0}[c.chain != ""] {
+			t.Errorf("%s chain %q: exit %d reason %q (chain %d), want reason %q", c.url, c.chain, code, rep.Reason, rep.Certificate.Chain, c.reason)
+		}
+	}
+}
