@@ -827,9 +827,7 @@ func writeCheckText(out io.Writer, rep *checkReport) error {
 	row("server", "%s (listens on %s)", rep.Server, strings.Join(rep.Listen, ", "))
 	for _, s := range rep.Steps {
 		text := s.Text
-		if s.Where != "" && s.Kind != "tls" {
-			text = s.Where + ": " + text
-		} else if s.Where != "" {
+		if s.Where != "" {
 			text = s.Where + ": " + text
 		}
 		row(s.Kind, "%s", text)

@@ -71,12 +71,17 @@ func TestCaddyMainHelper(t *testing.T) {
 // returns what it printed and its exit status.
 func caddyMain(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestCaddyMainHelper$", "--"}, args...)...)
+	// Not os.Args[0]: caddytest's in-process Caddy sets os.Args.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, append([]string{"-test.run=^TestCaddyMainHelper$", "--"}, args...)...)
 	cmd.Env = append(os.Environ(), caddyMainEnv+"=1", "HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir())
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	err = cmd.Run()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return out.String(), errb.String(), ee.ExitCode()
 	} else if err != nil {
