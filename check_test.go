@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/caddy-mtls/caddy-client-certificate/internal/testpki"
 )
@@ -278,6 +279,9 @@ func offlineCaddyfile(t *testing.T, dir string, port int, storage, routes string
 	t.Helper()
 	cf := fmt.Sprintf(`{
 	storage file_system %s
+	metrics {
+		otlp
+	}
 	skip_install_trust
 	auto_https disable_redirects
 	admin localhost:%d
@@ -348,8 +352,11 @@ func TestCheckOffline(t *testing.T) {
 			health_interval 1s
 		}
 	}
-	handle /internal {
-		respond "internal"
+	handle /traced {
+		tracing {
+			span checked
+		}
+		respond "traced"
 	}`, filepath.Join(dir, "root.pem"), crlPort, upstreamPort)
 	cfg := offlineCaddyfile(t, dir, sitePort, storage, routes)
 	// A second site with tls internal: its CA is made at provision.
@@ -368,6 +375,7 @@ func TestCheckOffline(t *testing.T) {
 		"               revocation: not checked: CRLs and OCSP are not consulted offline",
 		"note         revocation is not checked offline: the handler at ",
 		"note         reverse_proxy active health checks are not started (they would contact the upstreams)\n",
+		"note         tracing handlers are replaced by no-ops (they export spans over the network)\n",
 		"result: allowed: the request reaches reverse_proxy at ",
 	} {
 		if !strings.Contains(out, want) {
@@ -399,6 +407,14 @@ func TestCheckOffline(t *testing.T) {
 	})
 	if proxies != 1 {
 		t.Errorf("%d reverse_proxy handlers in the provisioned configuration", proxies)
+	}
+	findRaw(oc.raw, func(m map[string]any) {
+		if m["handler"] == "tracing" || m["otlp"] != nil {
+			t.Errorf("left in the provisioned configuration: %v", m)
+		}
+	})
+	if m := oc.http.Metrics; m == nil || m.OTLP {
+		t.Errorf("http metrics: %+v", m)
 	}
 	var h *Handler
 	for _, rt := range oc.http.Servers["srv0"].Routes {
@@ -449,6 +465,7 @@ func TestCheckBadInput(t *testing.T) {
 	badPolicy := writeTemp(t, "policy.caddyfile", []byte("localhost {\n\tclient_certificate {\n\t\tthumbprint 3F2A\n\t}\n}\n"))
 	noHTTP := writeTemp(t, "nohttp.json", []byte(`{"apps": {"tls": {}}}`))
 	notJSON := writeTemp(t, "conf.json", []byte(`{"apps": `))
+	httpPool := writeTemp(t, "pool.caddyfile", []byte("localhost {\n\ttls {\n\t\tclient_auth {\n\t\t\tmode require_and_verify\n\t\t\ttrust_pool http http://127.0.0.1:9/ca.pem\n\t\t}\n\t}\n\trespond x\n}\n"))
 	base := []string{"check", "--config", "example.Caddyfile"}
 	for _, c := range []struct {
 		name string
@@ -467,6 +484,7 @@ func TestCheckBadInput(t *testing.T) {
 		{"unknown adapter", append(base, "--adapter", "yaml", "--url", "https://localhost:8443/"), `unknown config adapter "yaml"`},
 		{"not JSON", []string{"check", "--config", notJSON, "--url", "https://localhost/"}, "decoding the JSON configuration"},
 		{"no http app", []string{"check", "--config", noHTTP, "--url", "https://localhost/"}, "no http app"},
+		{"trust pool over HTTP", []string{"check", "--config", httpPool, "--url", "https://localhost/"}, "a trust pool is fetched over HTTP (provider http), which check does not do"},
 		{"no server on the port", append(base, "--url", "https://localhost:9999/"), "no server listens on port 9999"},
 		{"host no site serves", append(base, "--url", "https://other.example:8443/api/x"), `serves host "other.example"`},
 		{"certificate garbage", append(base, "--cert", garbage, "--url", "https://localhost:8443/"), "--cert: " + garbage + ": not a certificate"},
@@ -583,6 +601,49 @@ func TestCheckChainFlag(t *testing.T) {
 		rep, code, _ := checkJSON(t, args...)
 		if !strings.HasPrefix(rep.Reason, c.reason) || (code == 0) != (c.reason == "") || rep.Certificate.Chain != map[bool]int{true: 1, false: 0}[c.chain != ""] {
 			t.Errorf("%s chain %q: exit %d reason %q (chain %d), want reason %q", c.url, c.chain, code, rep.Reason, rep.Certificate.Chain, c.reason)
+		}
+	}
+}
+
+// A handler other than client_certificate that fails the request (here
+// basic_auth, without credentials: 401) is a deny too.
+func TestCheckOtherHandlerErrors(t *testing.T) {
+	dir, _ := DemoPKI(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeTemp(t, "Caddyfile", []byte(fmt.Sprintf(`https://localhost:7443 {
+	tls %[1]s/server.pem %[1]s/server-key.pem
+	basic_auth {
+		ops %[2]s
+	}
+	respond "secret stuff"
+}
+`, dir, hash)))
+	rep, code, _ := checkJSON(t, "--config", cfg, "--url", "https://localhost:7443/")
+	if CheckSees(rep) != `401 ""` || code != 1 || rep.Verdict != "denied" || !strings.HasPrefix(rep.DeniedBy, "authentication handler at srv0.routes[0]") {
+		t.Errorf("sees %q, exit %d, verdict %q by %q", CheckSees(rep), code, rep.Verdict, rep.DeniedBy)
+	}
+}
+
+// The server is the one listening on the URL's port; when several do, one
+// whose listener names the host (localhost standing for loopback).
+func TestCheckServerByListener(t *testing.T) {
+	dir, _ := DemoPKI(t)
+	cfg := writeTemp(t, "caddy.json", []byte(fmt.Sprintf(`{"apps": {
+	"tls": {"certificates": {"load_files": [{"certificate": %q, "key": %q}]}},
+	"http": {"servers": {
+		"a": {"listen": ["127.0.0.1:7443"], "routes": [{"handle": [{"handler": "static_response", "body": "a"}]}], "tls_connection_policies": [{}]},
+		"b": {"listen": ["127.0.0.2:7443"], "routes": [{"handle": [{"handler": "static_response", "body": "b"}]}], "tls_connection_policies": [{}]},
+		"c": {"listen": [":7444"], "routes": [{"handle": [{"handler": "static_response", "body": "c"}]}], "tls_connection_policies": [{}]}
+	}}}}`, filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))))
+	for url, want := range map[string]string{
+		"https://127.0.0.2:7443/": "b", "https://127.0.0.1:7443/": "a", "https://localhost:7443/": "a", "https://anything.example:7444/": "c",
+	} {
+		rep, code, _ := checkJSON(t, "--config", cfg, "--url", url)
+		if rep.Answer.Body != want || code != 0 {
+			t.Errorf("%s: server %s answers %q (exit %d), want %q", url, rep.Server, rep.Answer.Body, code, want)
 		}
 	}
 }
