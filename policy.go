@@ -190,7 +190,7 @@ func (p *Policy) provision(ctx caddy.Context, logger *zap.Logger) error {
 	if err := p.compile(); err != nil {
 		return err
 	}
-	if p.Revocation != nil {
+	if p.Revocation != nil && !offlineProvisioning.Load() { // offline (check): no source is loaded, nothing fetched
 		rc, err := newRevocationChecker(p.Revocation, ctx.Storage(), logger)
 		if err != nil {
 			return err
