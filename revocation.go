@@ -492,24 +492,28 @@ func (rc *revocationChecker) fetchWait(handshake bool) time.Duration {
 // revocationMemo remembers a verdict on a connection, for one policy.
 type revocationMemo struct {
 	policy  uint64
-	verdict revocationVerdict
+	verdict *revocationVerdict
 }
 
 // revocationOf returns the verdict on the connection's chain: its memo
 // while it stands, else a lookup, remembered after a completed handshake.
-func (p *Policy) revocationOf(conn *connection, chain []*x509.Certificate, at moment, proven bool) revocationVerdict {
+// The memo is the per-request path: a few loads and compares.
+func (p *Policy) revocationOf(conn *connection, chain []*x509.Certificate, at moment, proven bool) *revocationVerdict {
 	memos := conn.revocation.Load()
 	if memos != nil {
 		for i := range *memos {
-			if m := &(*memos)[i]; m.policy == p.id && at.inside(window{from: minInt64, until: m.verdict.until}) {
-				return m.verdict
+			if m := &(*memos)[i]; m.policy == p.id {
+				if w := (window{from: minInt64, until: m.verdict.until}); at.surelyInside(w) || at.inside(w) {
+					return m.verdict
+				}
+				break
 			}
 		}
 	}
 	v := p.revocation.check(chain, !proven)
 	if proven {
 		next := make([]revocationMemo, 1, maxVerifyMemos)
-		next[0] = revocationMemo{policy: p.id, verdict: v}
+		next[0] = revocationMemo{policy: p.id, verdict: &v}
 		if memos != nil {
 			for _, o := range *memos {
 				if o.policy != p.id && len(next) < maxVerifyMemos {
@@ -519,7 +523,7 @@ func (p *Policy) revocationOf(conn *connection, chain []*x509.Certificate, at mo
 		}
 		conn.revocation.Store(&next)
 	}
-	return v
+	return &v
 }
 
 const minInt64 = -1 << 63
@@ -535,7 +539,11 @@ func (p *Policy) applyRevocation(d *Decision, conn *connection, chain []*x509.Ce
 		return
 	}
 	v := p.revocationOf(conn, chain, at, proven)
-	d.revocation, d.revocationCause = v.status, v.cause
+	d.revocation = v.status
+	if v.status == revocationGood {
+		return
+	}
+	d.revocationCause = v.cause
 	switch {
 	case v.status == revocationRevoked:
 		d.Reason = ReasonRevoked
