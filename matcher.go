@@ -6,6 +6,7 @@ package clientcertificate
 import (
 	"net/http"
 
+	"cel.dev/cel-go/cel"
 	"go.uber.org/zap"
 
 	"github.com/caddyserver/caddy/v2"
@@ -57,6 +58,13 @@ func (m *Matcher) MatchWithError(r *http.Request) (bool, error) {
 		return false, caddyhttp.Error(http.StatusTooEarly, DenyError{Reason: d.Reason})
 	}
 	return d.Allowed, nil
+}
+
+// CELLibrary makes the matcher available in `expression` matchers as
+// client_certificate({...}) (see cel.go). Every expression matcher calls it,
+// so it is cheap and never fails.
+func (*Matcher) CELLibrary(ctx caddy.Context) (cel.Library, error) {
+	return celLibrary(ctx), nil
 }
 
 // Interface guards
