@@ -6,6 +6,7 @@ package clientcertificate
 import (
 	"net/http"
 
+	"cel.dev/cel-go/cel"
 	"go.uber.org/zap"
 
 	"github.com/caddyserver/caddy/v2"
@@ -72,6 +73,13 @@ func (m *Matcher) Cleanup() error {
 	m.metrics.release()
 	m.Policy.release()
 	return nil
+}
+
+// CELLibrary makes the matcher available in `expression` matchers as
+// client_certificate({...}) (see cel.go). Every expression matcher calls it,
+// so it is cheap and never fails.
+func (*Matcher) CELLibrary(ctx caddy.Context) (cel.Library, error) {
+	return celLibrary(ctx), nil
 }
 
 // Interface guards
