@@ -456,7 +456,9 @@ func newAdvClient(t *testing.T, f advFiles, proto string, o clientOpts) *advClie
 		}
 		var pc net.PacketConn = udp
 		if o.holdFinish > 0 {
-			pc = &holdingPacketConn{PacketConn: udp, hold: o.holdFinish}
+			// 0-RTT: also gate the server's first packets until the request
+			// is out, around quic-go#4303 (see gatedPacketConn).
+			pc = &gatedPacketConn{PacketConn: &holdingPacketConn{PacketConn: udp, hold: o.holdFinish}}
 		}
 		qtr := &quic.Transport{Conn: pc}
 		h3 := &http3.Transport{

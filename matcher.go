@@ -88,4 +88,5 @@ var (
 	_ caddy.CleanerUpper                = (*Matcher)(nil)
 	_ caddy.Validator                   = (*Matcher)(nil)
 	_ caddyhttp.RequestMatcherWithError = (*Matcher)(nil)
+	_ caddyhttp.CELLibraryProducer      = (*Matcher)(nil)
 )
