@@ -173,7 +173,7 @@ const pemTypeCRL = "X509 CRL"
 // scope or extensions are not understood is read all the same, with the
 // reason in unsupported: it still proves that the serials it lists are
 // revoked.
-func parseCRL(data []byte) (*crlList, error) { return parseCRLPaced(data, nil) }
+func parseCRL(data []byte) (*crlList, error) { return parseCRLPaced(data, nil, false) }
 
 // crlPaceEntries is how many entries are read between two calls of the
 // pace function of parseCRLPaced.
@@ -181,8 +181,10 @@ const crlPaceEntries = 8192
 
 // parseCRLPaced is parseCRL calling pace (when not nil) every
 // crlPaceEntries entries, so that a background refresh can spread the
-// work of a large CRL over time.
-func parseCRLPaced(data []byte, pace func()) (*crlList, error) {
+// work of a large CRL over time. owned says data is the caller's own and
+// never changes: the signed bytes are then kept where they are, not
+// copied (a copy is as large as the CRL).
+func parseCRLPaced(data []byte, pace func(), owned bool) (*crlList, error) {
 	der, ours, err := crlDER(data)
 	if err != nil {
 		return nil, err
@@ -225,7 +227,7 @@ func parseCRLPaced(data []byte, pace func()) (*crlList, error) {
 	// our own (decoded PEM), it is copied, so that the bytes the signature
 	// is checked over are the bytes indexed, whatever the caller does with
 	// data afterwards.
-	if ours {
+	if ours || owned {
 		header.RawTBSRevocationList = tbs
 	} else {
 		header.RawTBSRevocationList = bytes.Clone(tbs)

@@ -617,7 +617,7 @@ const maxUnixNano = 1<<63 - 1
 // work with pace when it is not nil (see parseCRLPaced).
 func parseCRLs(data []byte, pace func()) ([]*crlList, error) {
 	if !bytes.Contains(data, []byte("-----BEGIN")) {
-		l, err := parseCRLPaced(data, pace)
+		l, err := parseCRLPaced(data, pace, true) // read for this call: never changed
 		if err != nil {
 			return nil, err
 		}
@@ -634,7 +634,7 @@ func parseCRLs(data []byte, pace func()) ([]*crlList, error) {
 		if block.Type != pemTypeCRL {
 			return nil, fmt.Errorf("PEM block %d is %s, want %s", len(lists)+1, block.Type, pemTypeCRL)
 		}
-		l, err := parseCRLPaced(block.Bytes, pace)
+		l, err := parseCRLPaced(block.Bytes, pace, true)
 		if err != nil {
 			return nil, fmt.Errorf("CRL %d of the PEM file: %v", len(lists)+1, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -575,5 +576,23 @@ func readCRLFile(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		if info.Size() > limit {
+			return nil, fmt.Errorf("%d bytes, over the limit of %d bytes", info.Size(), limit)
+		}
+		// One allocation of the right size, rather than a doubling buffer
+		// (a CRL can be tens of megabytes); the extra byte tells whether
+		// the file grew meanwhile.
+		data := make([]byte, info.Size()+1)
+		n, err := io.ReadFull(f, data)
+		switch {
+		case err == nil:
+			return nil, fmt.Errorf("the file grew while it was read; over %d bytes", info.Size())
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			return data[:n:n], nil
+		default:
+			return nil, err
+		}
+	}
 	return readLimited(f, limit)
 }
