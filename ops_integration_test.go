@@ -744,3 +744,139 @@ func fieldNames(h http.Header) []string {
 	}
 	return out
 }
+
+// twoHandlersCaddyfile serves on HTTPS a site-wide handler that forwards
+// the chain and, under /admin/*, a stricter one that does not forward, and
+// under /own/* one that forwards of its own without the chain; denied
+// requests reach the upstream through the error route.
+func twoHandlersCaddyfile(f pkiFiles, upstream string) string {
+	return fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	auto_https disable_redirects
+}
+
+https://localhost:9443 {
+	tls %[1]s %[2]s {
+		client_auth {
+			mode request
+		}
+	}
+	client_certificate {
+		trust_pool file %[3]s
+		forward rfc9440 chain
+	}
+	handle /admin/* {
+		client_certificate {
+			trust_pool file %[3]s
+			identity admin {
+				common_name station-042
+			}
+		}
+		reverse_proxy %[4]s
+	}
+	handle /own/* {
+		client_certificate {
+			trust_pool file %[3]s
+			identity admin {
+				common_name station-042
+			}
+			forward rfc9440
+		}
+		reverse_proxy %[4]s
+	}
+	handle_errors {
+		reverse_proxy %[4]s {
+			header_up X-Error-Status {err.status_code}
+		}
+	}
+	reverse_proxy %[4]s
+}
+`, f.path("server.pem"), f.path("server-key.pem"), f.path("root.pem"), upstream)
+}
+
+// TestIntegrationForwardTwoHandlers: with a site-wide handler that
+// forwards and a stricter handler later in the same route chain, the
+// upstream under the stricter one receives the site-wide handler's
+// Client-Cert and Client-Cert-Chain (the later handler does not take them
+// for the client's), and under a later handler that forwards of its own,
+// that handler's Client-Cert and no Client-Cert-Chain; what the client
+// sends, as header fields or trailers, never reaches it.
+func TestIntegrationForwardTwoHandlers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: starts Caddy")
+	}
+	f := writePKI(t)
+	up := newUpstream(t)
+	newTester(t).InitServer(remap(twoHandlersCaddyfile(f, strings.TrimPrefix(up.URL, "http://"))), "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	s := f.set
+	good := s.Good.TLSCertificate()
+	wantLeaf := sha256.Sum256(s.Good.Cert.Raw)
+	for _, c := range []struct {
+		id, url   string
+		wantChain bool
+	}{
+		{"stricter handler", "https://localhost:9443/admin/x", true},
+		{"stricter handler forwarding its own", "https://localhost:9443/own/x", false},
+	} {
+		for _, trailers := range []bool{false, true} {
+			id := fmt.Sprintf("%s trailers=%v", c.id, trailers)
+			var got string
+			if trailers {
+				got = opsTrailerRequest(t, s, c.url, id, &good)
+			} else {
+				got = opsRequest(t, s, c.url, id, &good, true)
+			}
+			if got != "200 upstream " {
+				t.Errorf("%s: %q", id, got)
+				continue
+			}
+			h, _ := up.received(id)
+			wantFields := 1
+			if c.wantChain {
+				wantFields = 2
+			}
+			if len(fieldNames(h)) != wantFields || len(h.Values("Client-Cert")) != 1 || len(h.Values("Client-Cert-Chain")) != wantFields-1 {
+				t.Errorf("%s: upstream saw %v, want Client-Cert once and Client-Cert-Chain %d times", id, fieldNames(h), wantFields-1)
+				continue
+			}
+			if leaf := byteSequences(t, h.Get("Client-Cert")); len(leaf) != 1 || sha256.Sum256(leaf[0].Raw) != wantLeaf {
+				t.Errorf("%s: Client-Cert is not the presented certificate (SHA-256)", id)
+			}
+			if c.wantChain {
+				if chain := byteSequences(t, h.Get("Client-Cert-Chain")); len(chain) != 1 || !chain[0].Equal(s.Intermediate.Cert) {
+					t.Errorf("%s: Client-Cert-Chain is not the issuing CA alone", id)
+				}
+			}
+			if trailers {
+				checkTrailers(t, up, id)
+			}
+		}
+	}
+	// Denied by the site-wide handler: the error route's upstream gets
+	// nothing the client sent.
+	for _, trailers := range []bool{false, true} {
+		id := fmt.Sprintf("no certificate trailers=%v", trailers)
+		var got string
+		if trailers {
+			got = opsTrailerRequest(t, s, "https://localhost:9443/admin/x", id, nil)
+		} else {
+			got = opsRequest(t, s, "https://localhost:9443/admin/x", id, nil, true)
+		}
+		if got != "403 upstream " {
+			t.Errorf("%s: %q", id, got)
+			continue
+		}
+		if h, ok := up.received(id); !ok || len(fieldNames(h)) != 0 {
+			t.Errorf("%s: reached=%v, the upstream received %v", id, ok, fieldNames(h))
+		}
+		if trailers {
+			checkTrailers(t, up, id)
+		}
+	}
+}
