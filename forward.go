@@ -9,7 +9,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // Forward passes the certificate of an allowed request on to the next
@@ -50,9 +53,10 @@ func (f *Forward) validate() error {
 
 // stripClientCertFields removes Client-Cert and Client-Cert-Chain from h,
 // under any spelling a server or framework behind the proxy could read as
-// them: any case, and '_' for '-' (CGI, PHP, WSGI and Rack turn both into
-// HTTP_CLIENT_CERT). Only names of the two lengths are compared, so a
-// request without them costs a walk over its header names.
+// them: any case, and '_' or '.' for '-' (CGI, PHP, WSGI and Rack turn
+// '-' into '_' and so read HTTP_CLIENT_CERT; php_fastcgi passes '.' on
+// and PHP turns it into '_'). Only names of the two lengths are compared,
+// so a request without them costs a walk over its header names.
 func stripClientCertFields(h http.Header) {
 	for name := range h {
 		if (len(name) == len(clientCertField) && sameFieldName(name, clientCertField)) ||
@@ -63,14 +67,14 @@ func stripClientCertFields(h http.Header) {
 }
 
 // sameFieldName compares two header field names of the same length
-// ASCII-case-insensitively, with '_' standing for '-'.
+// ASCII-case-insensitively, with '_' and '.' standing for '-'.
 func sameFieldName(a, b string) bool {
 	for i := 0; i < len(a); i++ {
 		x, y := a[i], b[i]
-		if x == '_' {
+		if x == '_' || x == '.' {
 			x = '-'
 		}
-		if y == '_' {
+		if y == '_' || y == '.' {
 			y = '-'
 		}
 		if 'A' <= x && x <= 'Z' {
@@ -86,6 +90,71 @@ func sameFieldName(a, b string) bool {
 	return true
 }
 
+// strippedVar is the key, in the request's vars, of the mark that the
+// client's fields are gone: the first handler on a request removes them
+// (headers now, trailers at the end of the body) and sets it, so a later
+// handler in the same chain leaves alone what an earlier one forwarded
+// instead of taking it for the client's.
+const strippedVar = "client_certificate.fields_stripped"
+
+// strippedMark is the value under strippedVar: a type of this package,
+// so no vars directive of the configuration can set it.
+type strippedMark struct{}
+
+// stripClientFields removes the Client-Cert fields the client sent, from
+// the header and from the trailers, once per request: it reports whether
+// this call did (false when an earlier handler already had, on this
+// request, and the fields now on it are that handler's).
+func stripClientFields(r *http.Request) bool {
+	if _, done := caddyhttp.GetVar(r.Context(), strippedVar).(strippedMark); done {
+		return false
+	}
+	caddyhttp.SetVar(r.Context(), strippedVar, strippedMark{})
+	stripClientCertFields(r.Header)
+	stripTrailers(r)
+	return true
+}
+
+// stripTrailers removes the Client-Cert fields from the request's
+// trailers: those declared now and, since net/http and HTTP/2 fill the
+// same r.Trailer map in when the body ends, those that arrive with the
+// end of the body, before the caller of Read sees io.EOF (reverse_proxy
+// copies r.Trailer to the upstream right after that EOF). Only a request
+// that can carry trailers gets the wrapped body: one that declared some
+// (r.Trailer non-nil) or has a body of unknown length (HTTP/1.1 chunked).
+// Undeclared trailers of a request whose r.Trailer is nil land on the
+// net/http server's own request, which no handler sees.
+func stripTrailers(r *http.Request) {
+	if r.Trailer != nil {
+		stripClientCertFields(r.Trailer)
+	}
+	if r.Body == nil || r.Body == http.NoBody || (r.Trailer == nil && r.ContentLength >= 0) {
+		return
+	}
+	r.Body = &trailerStripper{ReadCloser: r.Body, r: r, trailer: r.Trailer}
+}
+
+// trailerStripper is a request body that, when it ends, removes the
+// Client-Cert fields from the request's trailers.
+type trailerStripper struct {
+	io.ReadCloser
+	r       *http.Request
+	trailer http.Header
+}
+
+func (b *trailerStripper) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		if b.trailer != nil {
+			stripClientCertFields(b.trailer)
+		}
+		if b.r.Trailer != nil {
+			stripClientCertFields(b.r.Trailer)
+		}
+	}
+	return n, err
+}
+
 // forward sets the fields of an allowed decision on the request: the leaf
 // the client presented (and proved it holds the key of), and with chain
 // the CA certificates of the verified chain between it and the trust
@@ -94,6 +163,8 @@ func sameFieldName(a, b string) bool {
 //go:noinline
 func (f *Forward) forward(h http.Header, leaf *x509.Certificate, d *Decision) {
 	h[clientCertField] = []string{d.facts.clientCertValue(leaf.Raw)}
+	// An earlier handler's chain is not this one's.
+	delete(h, clientCertChainField)
 	if !f.Chain || !d.Verified {
 		return
 	}

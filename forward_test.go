@@ -21,8 +21,8 @@ import (
 
 // spoofed sets, on h, the fields a client would use to pass itself off as
 // someone: Client-Cert and Client-Cert-Chain in their canonical form, in
-// lower case, and with underscores (which CGI-style frameworks read as
-// the same field).
+// lower case, with underscores (which CGI-style frameworks read as the
+// same field) and with dots (which PHP reads so behind php_fastcgi).
 func spoofed(h http.Header, l *testpki.Leaf) {
 	v := byteSequence(l.Cert.Raw)
 	h["Client-Cert"] = []string{v}
@@ -30,6 +30,7 @@ func spoofed(h http.Header, l *testpki.Leaf) {
 	h["client-cert"] = []string{v}
 	h["Client_Cert"] = []string{v}
 	h["CLIENT_CERT_CHAIN"] = []string{v}
+	h["Client.Cert"] = []string{v}
 }
 
 // clientCertFields returns the names of the header fields of h that read
@@ -38,7 +39,7 @@ func spoofed(h http.Header, l *testpki.Leaf) {
 func clientCertFields(h http.Header) []string {
 	var out []string
 	for name := range h {
-		n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+		n := strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(name))
 		if n == "client-cert" || n == "client-cert-chain" {
 			out = append(out, name)
 		}
@@ -72,10 +73,10 @@ func parseByteSequences(t *testing.T, v string) []*x509.Certificate {
 func TestStripClientCertFields(t *testing.T) {
 	h := http.Header{}
 	for _, name := range []string{"Client-Cert", "client-cert", "CLIENT-CERT", "Client_Cert", "client_cert",
-		"Client-Cert-Chain", "client_cert_chain", "Client-Cert_Chain"} {
+		"Client-Cert-Chain", "client_cert_chain", "Client-Cert_Chain", "Client.Cert", "client.cert.chain", "Client-Cert.Chain"} {
 		h[name] = []string{"x"}
 	}
-	kept := []string{"Client-Certs", "X-Client-Cert", "Client-Cert-Chains", "Client-Cerq", "Client-Cert-Chaim", "Ssl-Client-Cert", "Accept"}
+	kept := []string{"Client-Certs", "Client.Certs", "X-Client-Cert", "Client-Cert-Chains", "Client-Cerq", "Client-Cert-Chaim", "Ssl-Client-Cert", "Accept"}
 	for _, name := range kept {
 		h[name] = []string{"x"}
 	}

@@ -39,10 +39,15 @@ const (
 )
 
 // outcomeNames are the values of the result label; outcomeTexts the same,
-// boxed once for the placeholder.
+// boxed once for the placeholder (so that it does not allocate).
 var (
 	outcomeNames = [...]string{"allow", "deny", "would_deny"}
-	outcomeTexts = [...]any{"allow", "deny", "would_deny"}
+	outcomeTexts = func() (texts [len(outcomeNames)]any) {
+		for i, name := range outcomeNames {
+			texts[i] = name
+		}
+		return texts
+	}()
 )
 
 // fixedReasons are the deny reasons that do not come from the condition
@@ -200,7 +205,10 @@ func (m *decisionMetrics) resolved(d *Decision) prometheus.Counter {
 
 // countUnforeseen counts a decision whose series was not created at
 // Provision (reasonsFor missed it). It looks the series up and allocates;
-// no test has seen it happen.
+// no test has seen it happen. The series is outside decisionSeries'
+// reference counts, so no reload removes it: it stays, with its count,
+// until the process ends (TestReasonsForCoverDecisions finds such series
+// by that very absence).
 //
 //go:noinline
 func (m *decisionMetrics) countUnforeseen(d *Decision) {

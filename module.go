@@ -113,8 +113,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 //go:noinline
 func (h *Handler) authorize(r *http.Request) error {
 	// First, whatever follows: a denied request can still reach an
-	// upstream through handle_errors.
-	stripClientCertFields(r.Header)
+	// upstream through handle_errors. Once per request: a later handler
+	// in the chain keeps what an earlier one forwarded.
+	stripClientFields(r)
 	d := h.Evaluate(r.TLS)
 	h.metrics.count(&d)
 	if d.Allowed {

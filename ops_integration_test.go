@@ -19,8 +19,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,28 +36,40 @@ import (
 	"github.com/caddy-mtls/caddy-client-certificate/internal/testpki"
 )
 
-// upstream is the Go backend behind reverse_proxy. It records, per
-// X-Case, every header field whose name reads as Client-Cert or
-// Client-Cert-Chain (any case, '_' for '-'), and answers with the status
-// Caddy's error route passes in X-Error-Status (200 otherwise).
+// upstream is the Go backend behind reverse_proxy. It reads the body to
+// its end and records, per X-Case, every header field whose name reads as
+// Client-Cert or Client-Cert-Chain (any case, '_' or '.' for '-'), and
+// every trailer (all of them: X-Other shows that trailers reach it at
+// all), and answers with the status Caddy's error route passes in
+// X-Error-Status (200 otherwise).
 type upstream struct {
 	*httptest.Server
-	mu   sync.Mutex
-	seen map[string]http.Header
+	mu       sync.Mutex
+	seen     map[string]http.Header
+	trailers map[string]http.Header
+}
+
+// certFieldName reports whether name reads as Client-Cert or
+// Client-Cert-Chain to some server behind a proxy: any case, '_' or '.'
+// for '-'.
+func certFieldName(name string) bool {
+	n := strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(name))
+	return n == "client-cert" || n == "client-cert-chain"
 }
 
 func newUpstream(t *testing.T) *upstream {
-	u := &upstream{seen: map[string]http.Header{}}
+	u := &upstream{seen: map[string]http.Header{}, trailers: map[string]http.Header{}}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := http.Header{}
 		for name, v := range r.Header {
-			n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
-			if n == "client-cert" || n == "client-cert-chain" || n == "x-decision" || n == "x-reason" {
+			if n := strings.ToLower(name); certFieldName(name) || n == "x-decision" || n == "x-reason" {
 				got[name] = v
 			}
 		}
+		io.Copy(io.Discard, r.Body) // the trailers are in r.Trailer once the body ended
 		u.mu.Lock()
 		u.seen[r.Header.Get("X-Case")] = got
+		u.trailers[r.Header.Get("X-Case")] = r.Trailer.Clone()
 		u.mu.Unlock()
 		status := http.StatusOK
 		if s, err := strconv.Atoi(r.Header.Get("X-Error-Status")); err == nil {
@@ -66,6 +80,13 @@ func newUpstream(t *testing.T) *upstream {
 	}))
 	t.Cleanup(u.Close)
 	return u
+}
+
+// receivedTrailers returns the trailers the upstream saw for a case.
+func (u *upstream) receivedTrailers(id string) http.Header {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.trailers[id]
 }
 
 // received returns what the upstream saw for a case, and whether the
@@ -470,7 +491,7 @@ func opsRequest(t *testing.T, s *testpki.Set, url, caseID string, cert *tls.Cert
 	t.Helper()
 	var names []string
 	if spoof {
-		names = []string{"Client-Cert", "Client-Cert-Chain", "client_cert", "CLIENT-CERT-CHAIN"}
+		names = []string{"Client-Cert", "Client-Cert-Chain", "client_cert", "CLIENT-CERT-CHAIN", "Client.Cert", "client.cert.chain"}
 	}
 	return opsRequestSpoofing(t, s, url, caseID, cert, names...)
 }
@@ -498,6 +519,61 @@ func opsRequestSpoofing(t *testing.T, s *testpki.Set, url, caseID string, cert *
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return fmt.Sprintf("%d %s", resp.StatusCode, body)
+}
+
+// opsTrailerRequest makes one chunked POST, over HTTP/1.1 written by
+// hand, that sends another client's certificate as trailers: Client-Cert
+// declared in the Trailer field, Client_cert_chain and Client.Cert not
+// (net/http adds undeclared trailers to the same map once one is
+// declared), and X-Other, declared, which reverse_proxy is to pass on.
+func opsTrailerRequest(t *testing.T, s *testpki.Set, rawURL, caseID string, cert *tls.Certificate) string {
+	t.Helper()
+	u, err := neturl.Parse(remap(rawURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conn net.Conn
+	if u.Scheme == "https" {
+		cfg := &tls.Config{RootCAs: testpki.Pool(s.Root), ServerName: "localhost", NextProtos: []string{"http/1.1"}}
+		if cert != nil {
+			cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+		}
+		conn, err = tls.Dial("tcp", u.Host, cfg)
+	} else {
+		conn, err = net.Dial("tcp", u.Host)
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", caseID, err)
+	}
+	defer conn.Close()
+	v := ":" + base64.StdEncoding.EncodeToString(s.Other.Cert.Raw) + ":"
+	req := "POST " + u.Path + " HTTP/1.1\r\nHost: " + u.Host + "\r\nX-Case: " + caseID +
+		"\r\nTrailer: Client-Cert, X-Other\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+		"4\r\nbody\r\n0\r\nClient-Cert: " + v + "\r\nClient_cert_chain: " + v + "\r\nClient.Cert: " + v +
+		"\r\nX-Other: passed\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatalf("%s: %v", caseID, err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", caseID, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return fmt.Sprintf("%d %s", resp.StatusCode, body)
+}
+
+// checkTrailers fails unless the upstream received, for a case, X-Other
+// (so trailers do reach it) and no trailer read as a Client-Cert field.
+func checkTrailers(t *testing.T, up *upstream, id string) {
+	t.Helper()
+	tr := up.receivedTrailers(id)
+	if tr.Get("X-Other") != "passed" {
+		t.Errorf("%s: the upstream got trailers %v, without X-Other the test proves nothing", id, tr)
+	}
+	if names := fieldNames(tr); len(names) != 0 {
+		t.Errorf("%s: the upstream received the trailers %v", id, names)
+	}
 }
 
 // byteSequences decodes an RFC 8941 list of byte sequences into
@@ -572,6 +648,19 @@ func TestIntegrationForwardRFC9440(t *testing.T) {
 				t.Errorf("%s: Client-Cert-Chain holds %d certificates, want the issuing CA alone", id, len(chain))
 			}
 		}
+		// The same, with the other client's certificate in trailers: the
+		// upstream sees the genuine header fields and no such trailer.
+		id := c.id + " trailers"
+		if got := opsTrailerRequest(t, s, c.url, id, &good); !strings.HasPrefix(got, "200 upstream") {
+			t.Fatalf("%s: %q", id, got)
+		}
+		h, _ := up.received(id)
+		if len(fieldNames(h)) != 2 || len(h.Values("Client-Cert")) != 1 {
+			t.Errorf("%s: upstream saw %v, want Client-Cert and Client-Cert-Chain", id, fieldNames(h))
+		} else if leaf := byteSequences(t, h.Get("Client-Cert")); len(leaf) != 1 || sha256.Sum256(leaf[0].Raw) != wantLeaf {
+			t.Errorf("%s: Client-Cert is not the presented certificate (SHA-256)", id)
+		}
+		checkTrailers(t, up, id)
 	}
 
 	// Spoofing: the upstream is reached (report_only lets the request go
@@ -601,6 +690,16 @@ func TestIntegrationForwardRFC9440(t *testing.T) {
 		if names := fieldNames(h); len(names) != 0 {
 			t.Errorf("%s: the upstream received %v", c.id, names)
 		}
+		// The same, with the fields as trailers of a chunked POST.
+		id := c.id + " trailers"
+		if got := opsTrailerRequest(t, s, c.url, id, c.cert); got != c.want {
+			t.Errorf("%s: got %q, want %q", id, got, c.want)
+			continue
+		}
+		if h, ok := up.received(id); !ok || len(fieldNames(h)) != 0 {
+			t.Errorf("%s: reached=%v, the upstream received %v", id, ok, fieldNames(h))
+		}
+		checkTrailers(t, up, id)
 	}
 
 	// A route without the handler, proxying with header_up -Client-Cert and
@@ -621,28 +720,163 @@ func TestIntegrationForwardRFC9440(t *testing.T) {
 			wouldDeny = append(wouldDeny, e)
 		}
 	}
-	if len(wouldDeny) != 3 {
-		t.Fatalf("%d would-deny entries, want 3", len(wouldDeny))
+	if len(wouldDeny) != 6 {
+		t.Fatalf("%d would-deny entries, want 6 (3 cases, each with header fields and with trailers)", len(wouldDeny))
 	}
 	for _, e := range wouldDeny {
 		if e["level"] != "warn" || !strings.HasPrefix(fmt.Sprint(e["host"]), "localhost:") || e["uri"] != "/report" || e["module"] != "handler" {
 			t.Errorf("would-deny entry: %s", e["_raw"])
 		}
 	}
-	if e := wouldDeny[2]; e["reason"] != "no_identity" || e["subject"] != "CN=station-007,OU=Stations,O=Contoso Weather,C=US" {
+	if e := wouldDeny[4]; e["reason"] != "no_identity" || e["subject"] != "CN=station-007,OU=Stations,O=Contoso Weather,C=US" {
 		t.Errorf("would-deny entry of the denied certificate: %s", e["_raw"])
 	}
-	t.Logf("report_only log line: %s", wouldDeny[2]["_raw"])
+	t.Logf("report_only log line: %s", wouldDeny[4]["_raw"])
 }
 
 // fieldNames lists the Client-Cert fields of h, in any spelling.
 func fieldNames(h http.Header) []string {
 	var out []string
 	for name := range h {
-		n := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
-		if n == "client-cert" || n == "client-cert-chain" {
+		if certFieldName(name) {
 			out = append(out, name)
 		}
 	}
 	return out
+}
+
+// twoHandlersCaddyfile serves on HTTPS a site-wide handler that forwards
+// the chain and, under /admin/*, a stricter one that does not forward, and
+// under /own/* one that forwards of its own without the chain; denied
+// requests reach the upstream through the error route.
+func twoHandlersCaddyfile(f pkiFiles, upstream string) string {
+	return fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	auto_https disable_redirects
+}
+
+https://localhost:9443 {
+	tls %[1]s %[2]s {
+		client_auth {
+			mode request
+		}
+	}
+	client_certificate {
+		trust_pool file %[3]s
+		forward rfc9440 chain
+	}
+	handle /admin/* {
+		client_certificate {
+			trust_pool file %[3]s
+			identity admin {
+				common_name station-042
+			}
+		}
+		reverse_proxy %[4]s
+	}
+	handle /own/* {
+		client_certificate {
+			trust_pool file %[3]s
+			identity admin {
+				common_name station-042
+			}
+			forward rfc9440
+		}
+		reverse_proxy %[4]s
+	}
+	handle_errors {
+		reverse_proxy %[4]s {
+			header_up X-Error-Status {err.status_code}
+		}
+	}
+	reverse_proxy %[4]s
+}
+`, f.path("server.pem"), f.path("server-key.pem"), f.path("root.pem"), upstream)
+}
+
+// TestIntegrationForwardTwoHandlers: with a site-wide handler that
+// forwards and a stricter handler later in the same route chain, the
+// upstream under the stricter one receives the site-wide handler's
+// Client-Cert and Client-Cert-Chain (the later handler does not take them
+// for the client's), and under a later handler that forwards of its own,
+// that handler's Client-Cert and no Client-Cert-Chain; what the client
+// sends, as header fields or trailers, never reaches it.
+func TestIntegrationForwardTwoHandlers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: starts Caddy")
+	}
+	f := writePKI(t)
+	up := newUpstream(t)
+	newTester(t).InitServer(remap(twoHandlersCaddyfile(f, strings.TrimPrefix(up.URL, "http://"))), "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	s := f.set
+	good := s.Good.TLSCertificate()
+	wantLeaf := sha256.Sum256(s.Good.Cert.Raw)
+	for _, c := range []struct {
+		id, url   string
+		wantChain bool
+	}{
+		{"stricter handler", "https://localhost:9443/admin/x", true},
+		{"stricter handler forwarding its own", "https://localhost:9443/own/x", false},
+	} {
+		for _, trailers := range []bool{false, true} {
+			id := fmt.Sprintf("%s trailers=%v", c.id, trailers)
+			var got string
+			if trailers {
+				got = opsTrailerRequest(t, s, c.url, id, &good)
+			} else {
+				got = opsRequest(t, s, c.url, id, &good, true)
+			}
+			if got != "200 upstream " {
+				t.Errorf("%s: %q", id, got)
+				continue
+			}
+			h, _ := up.received(id)
+			wantFields := 1
+			if c.wantChain {
+				wantFields = 2
+			}
+			if len(fieldNames(h)) != wantFields || len(h.Values("Client-Cert")) != 1 || len(h.Values("Client-Cert-Chain")) != wantFields-1 {
+				t.Errorf("%s: upstream saw %v, want Client-Cert once and Client-Cert-Chain %d times", id, fieldNames(h), wantFields-1)
+				continue
+			}
+			if leaf := byteSequences(t, h.Get("Client-Cert")); len(leaf) != 1 || sha256.Sum256(leaf[0].Raw) != wantLeaf {
+				t.Errorf("%s: Client-Cert is not the presented certificate (SHA-256)", id)
+			}
+			if c.wantChain {
+				if chain := byteSequences(t, h.Get("Client-Cert-Chain")); len(chain) != 1 || !chain[0].Equal(s.Intermediate.Cert) {
+					t.Errorf("%s: Client-Cert-Chain is not the issuing CA alone", id)
+				}
+			}
+			if trailers {
+				checkTrailers(t, up, id)
+			}
+		}
+	}
+	// Denied by the site-wide handler: the error route's upstream gets
+	// nothing the client sent.
+	for _, trailers := range []bool{false, true} {
+		id := fmt.Sprintf("no certificate trailers=%v", trailers)
+		var got string
+		if trailers {
+			got = opsTrailerRequest(t, s, "https://localhost:9443/admin/x", id, nil)
+		} else {
+			got = opsRequest(t, s, "https://localhost:9443/admin/x", id, nil, true)
+		}
+		if got != "403 upstream " {
+			t.Errorf("%s: %q", id, got)
+			continue
+		}
+		if h, ok := up.received(id); !ok || len(fieldNames(h)) != 0 {
+			t.Errorf("%s: reached=%v, the upstream received %v", id, ok, fieldNames(h))
+		}
+		if trailers {
+			checkTrailers(t, up, id)
+		}
+	}
 }
