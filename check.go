@@ -358,6 +358,9 @@ type checkReport struct {
 	Answer            *answer        `json:"answer"`
 	ExitStatus        int            `json:"exit_status"`
 	Notes             []string       `json:"notes,omitempty"`
+	// WouldDeny lists the report_only modules whose policy denies, which
+	// Caddy does not enforce: "KIND at WHERE: REASON".
+	WouldDeny []string `json:"would_deny,omitempty"`
 }
 
 type presentedCert struct {
@@ -389,13 +392,18 @@ type checkStep struct {
 
 // moduleCheck is the decision of one client_certificate module.
 type moduleCheck struct {
-	Kind     string          `json:"kind"` // verifier, matcher, handler
-	Where    string          `json:"where"`
-	Allowed  bool            `json:"allowed"`
-	Reason   string          `json:"reason,omitempty"`
-	Identity string          `json:"identity,omitempty"`
-	Verified bool            `json:"verified"`
-	Steps    []explainedStep `json:"steps"`
+	Kind     string `json:"kind"` // verifier, matcher, handler
+	Where    string `json:"where"`
+	Allowed  bool   `json:"allowed"`
+	Reason   string `json:"reason,omitempty"`
+	Identity string `json:"identity,omitempty"`
+	Verified bool   `json:"verified"`
+	// ReportOnly: the module has report_only; WouldDeny: its policy
+	// denies, and Caddy lets the handshake or request go on (logging the
+	// would-be denial at WARN), as check does.
+	ReportOnly bool            `json:"report_only,omitempty"`
+	WouldDeny  bool            `json:"would_deny,omitempty"`
+	Steps      []explainedStep `json:"steps"`
 }
 
 // answer is what Caddy would answer.
@@ -472,7 +480,7 @@ func (oc *offlineConfig) check(req *checkRequest) (rep *checkReport, err error) 
 		rep.Answer = &answer{Handshake: "refused"}
 		rep.ExitStatus = 1
 		for _, m := range rep.ClientCertificate {
-			if !m.Allowed {
+			if !m.Allowed && !m.WouldDeny {
 				rep.DeniedBy = "client_certificate verifier at " + m.Where
 				rep.Reason = m.Reason
 			}
@@ -637,7 +645,7 @@ func (oc *offlineConfig) handshake(req *checkRequest, name string, srv *caddyhtt
 	// Verifiers run on a presented certificate (Caddy's verifyConnection
 	// returns early without one), in order, the first error failing the
 	// handshake.
-	verifiers, names, err := oc.verifiers(name, t.Policy, t.policy)
+	verifiers, names, paths, err := oc.verifiers(name, t.Policy, t.policy)
 	if err != nil {
 		return err
 	}
@@ -646,12 +654,18 @@ func (oc *offlineConfig) handshake(req *checkRequest, name string, srv *caddyhtt
 		rawCerts[i] = c.Raw
 	}
 	for i, v := range verifiers {
-		vwhere := fmt.Sprintf("%s.client_authentication.verifiers[%d]", where, i)
+		vwhere := where + ".client_authentication." + paths[i]
 		t.Verifiers = append(t.Verifiers, names[i])
 		if ours, ok := v.(*Verifier); ok {
 			mc := explainModule(&ours.Policy, "verifier", vwhere, presented, t.verifiedChains, req.at)
+			mc.ReportOnly = ours.ReportOnly
 			rep.ClientCertificate = append(rep.ClientCertificate, mc)
 			rep.Steps = append(rep.Steps, checkStep{Kind: "verifier", Where: vwhere, Text: "client_certificate: " + mc.summary(), Module: mc})
+			if !mc.Allowed && ours.ReportOnly {
+				// Verifier.VerifyClientCertificate logs and returns nil.
+				rep.wouldDeny(mc, "the handshake goes on")
+				continue
+			}
 			if !mc.Allowed {
 				t.Refused = "client_certificate verifier: " + mc.Reason
 				return nil
@@ -670,10 +684,27 @@ func (oc *offlineConfig) handshake(req *checkRequest, name string, srv *caddyhtt
 
 // verifiers loads the verifiers of a connection policy afresh from the
 // configuration (Caddy keeps the provisioned ones unexported), in Caddy's
-// order: those configured, then the deprecated trusted_leaf_certs.
-func (oc *offlineConfig) verifiers(server string, index int, pol *caddytls.ConnectionPolicy) ([]caddytls.ClientCertificateVerifier, []string, error) {
+// order: the deprecated trusted_leaf_certs first (Caddy 2.11's
+// ConnectionPolicies.Provision appends its leaf verifier while building the
+// policy's TLS configuration, before it loads the configured verifiers),
+// then those configured. It returns them with their names and their paths
+// under client_authentication.
+func (oc *offlineConfig) verifiers(server string, index int, pol *caddytls.ConnectionPolicy) ([]caddytls.ClientCertificateVerifier, []string, []string, error) {
 	var out []caddytls.ClientCertificateVerifier
-	var names []string
+	var names, paths []string
+	var leaves *caddytls.ClientAuthentication
+	if pol != nil {
+		leaves = pol.ClientAuthentication
+	}
+	//lint:ignore SA1019 Caddy still honours the deprecated field, so check must
+	if leaves != nil && len(leaves.TrustedLeafCerts) > 0 {
+		//lint:ignore SA1019 see above
+		v, err := trustedLeafCerts(leaves.TrustedLeafCerts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		out, names, paths = append(out, v), append(names, "trusted_leaf_certs"), append(paths, "trusted_leaf_certs")
+	}
 	raws, _ := oc.rawAt("apps", "http", "servers", server, "tls_connection_policies", index, "client_authentication", "verifiers").([]any)
 	for i, r := range raws {
 		m, _ := r.(map[string]any)
@@ -686,32 +717,19 @@ func (oc *offlineConfig) verifiers(server string, index int, pol *caddytls.Conne
 		}
 		js, err := json.Marshal(body)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		mod, err := oc.ctx.LoadModuleByID("tls.client_auth.verifier."+name, js)
 		if err != nil {
-			return nil, nil, fmt.Errorf("loading verifier %d (%s): %v", i, name, err)
+			return nil, nil, nil, fmt.Errorf("loading verifier %d (%s): %v", i, name, err)
 		}
 		v, ok := mod.(caddytls.ClientCertificateVerifier)
 		if !ok {
-			return nil, nil, fmt.Errorf("verifier %d (%s) is not a client certificate verifier", i, name)
+			return nil, nil, nil, fmt.Errorf("verifier %d (%s) is not a client certificate verifier", i, name)
 		}
-		out, names = append(out, v), append(names, name)
+		out, names, paths = append(out, v), append(names, name), append(paths, fmt.Sprintf("verifiers[%d]", i))
 	}
-	var leaves *caddytls.ClientAuthentication
-	if pol != nil {
-		leaves = pol.ClientAuthentication
-	}
-	//lint:ignore SA1019 Caddy still honours the deprecated field, so check must
-	if leaves != nil && len(leaves.TrustedLeafCerts) > 0 {
-		//lint:ignore SA1019 see above
-		v, err := trustedLeafCerts(leaves.TrustedLeafCerts)
-		if err != nil {
-			return nil, nil, err
-		}
-		out, names = append(out, v), append(names, "trusted_leaf_certs")
-	}
-	return out, names, nil
+	return out, names, paths, nil
 }
 
 // trustedLeafVerifier is what Caddy makes of the deprecated
@@ -768,7 +786,18 @@ func moduleFromExplanation(kind, where string, ex explanation) *moduleCheck {
 	return &moduleCheck{Kind: kind, Where: where, Allowed: d.Allowed, Reason: d.Reason, Identity: d.Identity, Verified: d.Verified, Steps: ex.Steps}
 }
 
+// wouldDeny records a report_only module's denial, which Caddy does not
+// enforce: it logs it at WARN and lets the handshake or request go on.
+func (rep *checkReport) wouldDeny(m *moduleCheck, goesOn string) {
+	m.WouldDeny = true
+	rep.WouldDeny = append(rep.WouldDeny, m.Kind+" at "+m.Where+": "+m.Reason)
+	rep.Notes = append(rep.Notes, "report_only: the client_certificate "+m.Kind+" at "+m.Where+" would deny ("+m.Reason+"); Caddy does not enforce it ("+goesOn+", the would-be denial is logged at WARN)")
+}
+
 func (m *moduleCheck) summary() string {
+	if m.WouldDeny || (!m.Allowed && m.ReportOnly) {
+		return "would deny (report_only, not enforced): " + m.Reason
+	}
 	if m.Allowed {
 		if m.Identity != "" {
 			return "allowed, identity " + m.Identity

@@ -508,7 +508,7 @@ func TestCheckBadInput(t *testing.T) {
 func TestCheckJSONConfigVerifiers(t *testing.T) {
 	s := pki(t)
 	dir := t.TempDir()
-	for name, data := range map[string][]byte{"server.pem": s.Server.CertPEM(), "server-key.pem": s.Server.KeyPEM(), "good.pem": s.Good.CertPEM(), "other.pem": s.Other.CertPEM(), "comma.pem": s.CommaCN.CertPEM()} {
+	for name, data := range map[string][]byte{"server.pem": s.Server.CertPEM(), "server-key.pem": s.Server.KeyPEM(), "good.pem": s.Good.CertPEM(), "other.pem": s.Other.CertPEM(), "comma.pem": s.CommaCN.CertPEM(), "from-other-ca.pem": s.FromOtherCA.CertPEM()} {
 		if err := testpki.WriteFile(filepath.Join(dir, name), data); err != nil {
 			t.Fatal(err)
 		}
@@ -524,20 +524,98 @@ func TestCheckJSONConfigVerifiers(t *testing.T) {
 	file := writeTemp(t, "caddy.json", []byte(cfg))
 	for _, c := range []struct {
 		cert, sees, reason string
+		ours               int // client_certificate decisions made
 	}{
-		{"good", "200 \"hello CN=station-042,OU=Stations,O=Contoso Weather,C=US\"", ""},
-		// The verifier pins station-007; trusted_leaf_certs (last) refuses it.
-		{"other", "handshake refused", "handshake refused: trusted_leaf_certs verifier: client leaf certificate failed validation"},
-		// trusted_leaf_certs would allow it; the verifier (first) refuses.
-		{"comma", "handshake refused", "thumbprint_mismatch"},
+		{"good", "200 \"hello CN=station-042,OU=Stations,O=Contoso Weather,C=US\"", "", 1},
+		// The verifier pins station-007; trusted_leaf_certs (first) refuses it.
+		{"other", "handshake refused", "handshake refused: trusted_leaf_certs verifier: client leaf certificate failed validation", 0},
+		// trusted_leaf_certs allows it; the verifier (after it) refuses.
+		{"comma", "handshake refused", "thumbprint_mismatch", 1},
+		// Both would refuse: Caddy runs trusted_leaf_certs first, which
+		// fails the handshake, and never calls the verifier.
+		{"from-other-ca", "handshake refused", "handshake refused: trusted_leaf_certs verifier: client leaf certificate failed validation", 0},
 	} {
 		rep, code, _ := checkJSON(t, "--config", file, "--cert", filepath.Join(dir, c.cert+".pem"), "--url", "https://localhost:7443/")
-		if CheckSees(rep) != c.sees || rep.Reason != c.reason || (code == 0) != (c.reason == "") {
-			t.Errorf("%s: sees %q, reason %q, exit %d; want %q, %q", c.cert, CheckSees(rep), rep.Reason, code, c.sees, c.reason)
+		if CheckSees(rep) != c.sees || rep.Reason != c.reason || (code == 0) != (c.reason == "") || len(rep.ClientCertificate) != c.ours {
+			t.Errorf("%s: sees %q, reason %q, exit %d, %d client_certificate decisions; want %q, %q, %d", c.cert, CheckSees(rep), rep.Reason, code, len(rep.ClientCertificate), c.sees, c.reason, c.ours)
+		}
+		if c.ours == 0 && c.reason != "" && (rep.DeniedBy != "" || strings.Join(rep.TLS.Verifiers, ",") != "trusted_leaf_certs") {
+			t.Errorf("%s: denied by %q, verifiers run %v; want trusted_leaf_certs alone to refuse", c.cert, rep.DeniedBy, rep.TLS.Verifiers)
 		}
 	}
-	if rep, _, _ := checkJSON(t, "--config", file, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:7443/"); strings.Join(rep.TLS.Verifiers, ",") != "client_certificate,trusted_leaf_certs" {
+	if rep, _, _ := checkJSON(t, "--config", file, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:7443/"); strings.Join(rep.TLS.Verifiers, ",") != "trusted_leaf_certs,client_certificate" {
 		t.Errorf("verifiers: %v", rep.TLS.Verifiers)
+	}
+}
+
+// report_only: a handler or verifier whose policy denies does not deny.
+// Caddy logs the would-be denial and lets the request or handshake go on
+// (reportonly_test.go); check says so (would_deny, with the reason and
+// the conditions) and answers as Caddy would, exit 0.
+func TestCheckReportOnly(t *testing.T) {
+	dir, s := DemoPKI(t)
+	cfg := writeTemp(t, "Caddyfile", []byte(fmt.Sprintf(`{
+	skip_install_trust
+}
+https://localhost:7443 {
+	tls %[1]s/server.pem %[1]s/server-key.pem {
+		client_auth {
+			mode request
+		}
+	}
+	client_certificate {
+		thumbprint %[2]s
+		report_only
+	}
+	respond "handler ok"
+}
+https://localhost:7444 {
+	tls %[1]s/server.pem %[1]s/server-key.pem {
+		client_auth {
+			mode require_and_verify
+			trust_pool file %[1]s/root.pem
+			verifier client_certificate {
+				thumbprint %[2]s
+				report_only
+			}
+		}
+	}
+	respond "verifier ok"
+}
+`, dir, sha1Hex(s.Good.Cert))))
+	for _, c := range []struct {
+		port, kind, sees string
+	}{
+		{"7443", "handler", `200 "handler ok"`},
+		{"7444", "verifier", `200 "verifier ok"`},
+	} {
+		rep, code, errOut := checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "other.pem"), "--url", "https://localhost:"+c.port+"/")
+		if code != 0 || errOut != "" || rep.Verdict != "allowed" || CheckSees(rep) != c.sees || rep.DeniedBy != "" {
+			t.Errorf("%s: exit %d (%q), verdict %q by %q, sees %q; want exit 0, allowed, %q", c.kind, code, errOut, rep.Verdict, rep.DeniedBy, CheckSees(rep), c.sees)
+		}
+		if len(rep.ClientCertificate) != 1 {
+			t.Fatalf("%s: client_certificate decisions %+v", c.kind, rep.ClientCertificate)
+		}
+		m := rep.ClientCertificate[0]
+		if m.Kind != c.kind || m.Allowed || !m.ReportOnly || !m.WouldDeny || m.Reason != "thumbprint_mismatch" || len(rep.WouldDeny) != 1 || !strings.HasSuffix(rep.WouldDeny[0], ": "+"thumbprint_mismatch") {
+			t.Errorf("%s: decision %+v, would_deny %v", c.kind, m, rep.WouldDeny)
+		}
+		// The good certificate: allowed, nothing would be denied.
+		rep, code, _ = checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:"+c.port+"/")
+		if code != 0 || len(rep.WouldDeny) != 0 || rep.ClientCertificate[0].WouldDeny || !rep.ClientCertificate[0].Allowed {
+			t.Errorf("%s, good: exit %d, would_deny %v", c.kind, code, rep.WouldDeny)
+		}
+	}
+	out, _, code := cli("", "check", "--config", cfg, "--cert", filepath.Join(dir, "other.pem"), "--url", "https://localhost:7444/")
+	for _, want := range []string{
+		"client_certificate: would deny (report_only, not enforced): thumbprint_mismatch\n",
+		"                 thumbprint: no match: certificate ",
+		"note         report_only: the client_certificate verifier at srv1.tls_connection_policies[0].client_authentication.verifiers[0] would deny (thumbprint_mismatch); Caddy does not enforce it (the handshake goes on",
+		"result: allowed: the request reaches static_response at ",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s", code, want, out)
+		}
 	}
 }
 

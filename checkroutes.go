@@ -305,10 +305,20 @@ func (wk *routeWalker) handler(h caddyhttp.MiddlewareHandler, r *http.Request, w
 	switch h := h.(type) {
 	case *Handler:
 		ex := h.explainAt(r.TLS.PeerCertificates, r.TLS.VerifiedChains, wk.at)
-		recordDecision(r, &ex.Decision)
+		if ex.Decision.Allowed || !h.ReportOnly {
+			recordDecision(r, &ex.Decision)
+		}
 		mc := moduleFromExplanation("handler", where, ex)
+		mc.ReportOnly = h.ReportOnly
 		wk.rep.ClientCertificate = append(wk.rep.ClientCertificate, mc)
 		wk.step("handler", where, "client_certificate: "+mc.summary(), mc)
+		if !mc.Allowed && h.ReportOnly {
+			// Handler.authorize records the would-be denial, logs it and
+			// passes the request on.
+			recordOutcome(r, &ex.Decision, outcomeWouldDeny)
+			wk.rep.wouldDeny(mc, "the request goes on")
+			return walkResult{}, r, true
+		}
 		if !mc.Allowed {
 			if wk.denied == nil {
 				wk.denied = mc
