@@ -582,6 +582,25 @@ func (oc *offlineConfig) handshake(req *checkRequest, name string, srv *caddyhtt
 		},
 	}
 	polCfg, err := cfg.GetConfigForClient(hello)
+	if err != nil && strings.Contains(err.Error(), "dropping connection") {
+		// The policy Caddy picked has drop (ConnectionPolicies.TLSConfig
+		// returns this error): the handshake fails, as a refusal.
+		t := &tlsReport{Policy: -1, Policies: len(srv.TLSConnPolicies)}
+		var drops []string
+		for i, p := range srv.TLSConnPolicies {
+			if p.Drop {
+				drops = append(drops, strconv.Itoa(i))
+			}
+		}
+		if len(drops) == 1 {
+			t.Policy, _ = strconv.Atoi(drops[0])
+		}
+		t.Verification = "not reached (the connection is dropped)"
+		t.Refused = fmt.Sprintf("the TLS connection policy of server %s for SNI %q has drop (policies with drop: %s): Caddy drops the connection", name, req.sni, strings.Join(drops, ", "))
+		rep.TLS = t
+		rep.Steps = append(rep.Steps, checkStep{Kind: "tls", Where: name + ".tls_connection_policies", Text: t.Refused})
+		return nil
+	}
 	if err != nil || polCfg == nil {
 		return fmt.Errorf("no TLS connection policy of server %s (port %d) takes SNI %q: Caddy refuses every handshake for that host", name, req.port, req.sni)
 	}

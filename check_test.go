@@ -725,3 +725,21 @@ func TestCheckServerByListener(t *testing.T) {
 		}
 	}
 }
+
+// A connection policy with drop: Caddy drops the connection, a refusal
+// (exit 1, with the reason), not a configuration error.
+func TestCheckDropPolicy(t *testing.T) {
+	dir, _ := DemoPKI(t)
+	cfg := writeTemp(t, "caddy.json", []byte(fmt.Sprintf(`{"apps": {
+	"tls": {"certificates": {"load_files": [{"certificate": %q, "key": %q}]}},
+	"http": {"servers": {"a": {"listen": [":7443"], "routes": [{"handle": [{"handler": "static_response", "body": "a"}]}],
+		"tls_connection_policies": [{"match": {"sni": ["blocked.localhost"]}, "drop": true}, {}]}}}}}`,
+		filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))))
+	rep, code, errOut := checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://blocked.localhost:7443/")
+	if code != 1 || errOut != "" || rep.Verdict != "denied" || CheckSees(rep) != "handshake refused" || !strings.Contains(rep.Reason, "has drop") || rep.TLS.Policy != 0 {
+		t.Errorf("exit %d (%q), verdict %q, sees %q, reason %q, tls %+v", code, errOut, rep.Verdict, CheckSees(rep), rep.Reason, rep.TLS)
+	}
+	if rep, code, _ := checkJSON(t, "--config", cfg, "--url", "https://localhost:7443/"); code != 0 || rep.Answer.Body != "a" {
+		t.Errorf("another SNI: exit %d, %+v", code, rep.Answer)
+	}
+}
