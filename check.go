@@ -135,6 +135,7 @@ type offlineConfig struct {
 	raw        map[string]any // the configuration as provisioned (after sanitize)
 	http       *caddyhttp.App
 	storageDir string
+	overlays   int               // storages replaced by check's
 	notes      []string          // what sanitize changed that a reader should know
 	storage    certmagic.Storage // certmagic's default storage before provisioning, which sets it
 }
@@ -249,16 +250,21 @@ func loadOffline(path, adapter string) (*offlineConfig, error) {
 	return oc, nil
 }
 
-// sanitize makes the configuration safe to provision offline: storage in a
-// temporary directory (what provisioning writes, such as the internal CA of
-// a site with tls internal, goes there and is removed), logs discarded (so
+// sanitize makes the configuration safe to provision offline: every
+// storage (top-level, a CA's, an automation policy's) wrapped so that
+// reads fall through to it and writes go to a temporary directory
+// (checkstorage.go: what provisioning writes, such as the internal CA of a
+// site with tls internal, goes there and is removed), logs discarded (so
 // nothing is written and a log writer cannot open a connection), no admin
 // endpoint, no OCSP stapling of the site's certificates, no active health
 // checks (they start at provision), no OTLP exports; and it refuses trust
 // pools fetched over HTTP, which load at provision.
 func (oc *offlineConfig) sanitize() error {
 	cfg := oc.raw
-	cfg["storage"] = map[string]any{"module": "file_system", "root": oc.storageDir}
+	if cfg["storage"] == nil {
+		// Caddy's default storage, made explicit so that it is wrapped too.
+		cfg["storage"] = map[string]any{"module": "file_system", "root": caddy.AppDataDir()}
+	}
 	// The default log keeps its writer (Caddy announces a change of
 	// writer on the old one) but logs nothing below FATAL.
 	cfg["logging"] = map[string]any{"logs": map[string]any{"default": map[string]any{"writer": map[string]any{"output": "stderr"}, "level": "FATAL"}}}
@@ -281,6 +287,11 @@ func (oc *offlineConfig) sanitize() error {
 func (oc *offlineConfig) walkRaw(v any) error {
 	switch v := v.(type) {
 	case map[string]any:
+		if st, _ := v["storage"].(map[string]any); st != nil {
+			if mod, _ := st["module"].(string); mod != "" && mod != "client_certificate_check" {
+				v["storage"] = oc.overlayStorage(st)
+			}
+		}
 		switch {
 		case v["handler"] == "reverse_proxy":
 			if hc, _ := v["health_checks"].(map[string]any); hc != nil && hc["active"] != nil {
@@ -309,6 +320,24 @@ func (oc *offlineConfig) walkRaw(v any) error {
 		}
 	}
 	return nil
+}
+
+// overlayStorage replaces a configured storage with check's
+// (checkstorage.go): reads fall through to it when it is file_system,
+// writes go to a directory under the temporary storage directory.
+func (oc *offlineConfig) overlayStorage(st map[string]any) map[string]any {
+	oc.overlays++
+	out := map[string]any{"module": "client_certificate_check", "overlay": filepath.Join(oc.storageDir, strconv.Itoa(oc.overlays))}
+	if st["module"] == "file_system" {
+		root, _ := st["root"].(string)
+		if root == "" {
+			root = caddy.AppDataDir()
+		}
+		out["root"] = root
+	} else {
+		oc.note(fmt.Sprintf("the %v storage is not read (check contacts no storage service): provisioning starts from an empty one", st["module"]))
+	}
+	return out
 }
 
 func (oc *offlineConfig) note(n string) {

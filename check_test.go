@@ -7,13 +7,16 @@ package clientcertificate
 
 import (
 	"crypto/sha1" //nolint:gosec // thumbprints
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -741,5 +744,78 @@ func TestCheckDropPolicy(t *testing.T) {
 	}
 	if rep, code, _ := checkJSON(t, "--config", cfg, "--url", "https://localhost:7443/"); code != 0 || rep.Answer.Body != "a" {
 		t.Errorf("another SNI: exit %d, %+v", code, rep.Answer)
+	}
+}
+
+// Storage is read as Caddy reads it, and never written: a client_auth
+// trust pool pki_root local takes the internal CA stored in the
+// configured storage (the demo's root, so the demo's good certificate is
+// allowed), as does a CA with its own storage; provisioning writes
+// nothing there, nor in the storage of a CA it makes (no file added, none changed, mtimes kept).
+func TestCheckStorageReadThrough(t *testing.T) {
+	dir, s := DemoPKI(t)
+	keyPEM := func(k any) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	storeCA := func(root, id string) {
+		for name, data := range map[string][]byte{
+			"root.crt": s.Root.CertPEM(), "root.key": keyPEM(s.Root.Key),
+			"intermediate.crt": s.Intermediate.CertPEM(), "intermediate.key": keyPEM(s.Intermediate.Key),
+		} {
+			if err := os.MkdirAll(filepath.Join(root, "pki", "authorities", id), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := testpki.WriteFile(filepath.Join(root, "pki", "authorities", id, name), data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	storage, caStorage, freshStorage := t.TempDir(), t.TempDir(), t.TempDir()
+	storeCA(storage, "local")
+	storeCA(caStorage, "own")
+	snapshot := func(root string) map[string]string {
+		out := map[string]string{}
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, _ := d.Info()
+			out[p] = fmt.Sprintf("%v %d %v", info.Mode(), info.Size(), info.ModTime().UnixNano())
+			return nil
+		})
+		return out
+	}
+	before, caBefore := snapshot(storage), snapshot(caStorage)
+	cfg := writeTemp(t, "caddy.json", []byte(fmt.Sprintf(`{
+	"storage": {"module": "file_system", "root": %q},
+	"apps": {
+	"pki": {"certificate_authorities": {"own": {"install_trust": false, "intermediate_lifetime": "1h", "storage": {"module": "file_system", "root": %q}}, "local": {"install_trust": false, "intermediate_lifetime": "1h"},
+		"fresh": {"install_trust": false, "storage": {"module": "file_system", "root": %q}}}},
+	"tls": {"certificates": {"load_files": [{"certificate": %q, "key": %q}]}},
+	"http": {"servers": {
+		"a": {"listen": [":7443"], "routes": [{"handle": [{"handler": "static_response", "body": "local ok"}]}],
+			"tls_connection_policies": [{"client_authentication": {"mode": "require_and_verify", "ca": {"provider": "pki_root", "authority": ["local"]}}}]},
+		"b": {"listen": [":7444"], "routes": [{"handle": [{"handler": "static_response", "body": "own ok"}]}],
+			"tls_connection_policies": [{"client_authentication": {"mode": "require_and_verify", "ca": {"provider": "pki_root", "authority": ["own"]}}}]}
+	}}}}`, storage, caStorage, freshStorage, filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))))
+	for _, c := range []struct{ port, body string }{{"7443", "local ok"}, {"7444", "own ok"}} {
+		rep, code, errOut := checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:"+c.port+"/")
+		if code != 0 || errOut != "" || rep.Answer.Body != c.body {
+			t.Errorf("port %s: exit %d (%q), reason %q, answer %+v; want the stored CA to verify good.pem", c.port, code, errOut, rep.Reason, rep.Answer)
+		}
+	}
+	if after := snapshot(storage); !reflect.DeepEqual(after, before) {
+		t.Errorf("storage changed:\nbefore %v\nafter  %v", before, after)
+	}
+	if after := snapshot(caStorage); !reflect.DeepEqual(after, caBefore) {
+		t.Errorf("the CA's storage changed:\nbefore %v\nafter  %v", caBefore, after)
+	}
+	// A CA with nothing stored is made at provision, in check's overlay.
+	if entries, err := os.ReadDir(freshStorage); err != nil || len(entries) != 0 {
+		t.Errorf("the new CA's storage %s: %v, %d entries, want it untouched", freshStorage, err, len(entries))
 	}
 }
