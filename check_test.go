@@ -819,3 +819,32 @@ func TestCheckStorageReadThrough(t *testing.T) {
 		t.Errorf("the new CA's storage %s: %v, %d entries, want it untouched", freshStorage, err, len(entries))
 	}
 }
+
+// client_certificate({...}) in an expression matcher is evaluated as
+// Caddy does, at the current time: the report says so (not --at, not
+// explained).
+func TestCheckExpressionNote(t *testing.T) {
+	dir, s := DemoPKI(t)
+	cfg := writeTemp(t, "Caddyfile", []byte(fmt.Sprintf(`{
+	skip_install_trust
+}
+https://localhost:7443 {
+	tls %[1]s/server.pem %[1]s/server-key.pem {
+		client_auth {
+			mode request
+		}
+	}
+	@pinned expression client_certificate({'thumbprint': ['%[2]s']})
+	respond @pinned "pinned"
+	respond "other"
+}
+`, dir, sha1Hex(s.Good.Cert))))
+	rep, code, _ := checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:7443/")
+	found := false
+	for _, n := range rep.Notes {
+		found = found || strings.Contains(n, "calls client_certificate(): check evaluates it as Caddy would, at the current time (not --at)")
+	}
+	if code != 0 || rep.Answer.Body != "pinned" || !found {
+		t.Errorf("exit %d, answer %+v, notes %q", code, rep.Answer, rep.Notes)
+	}
+}
