@@ -135,6 +135,7 @@ type offlineConfig struct {
 	raw        map[string]any // the configuration as provisioned (after sanitize)
 	http       *caddyhttp.App
 	storageDir string
+	overlays   int               // storages replaced by check's
 	notes      []string          // what sanitize changed that a reader should know
 	storage    certmagic.Storage // certmagic's default storage before provisioning, which sets it
 }
@@ -249,16 +250,21 @@ func loadOffline(path, adapter string) (*offlineConfig, error) {
 	return oc, nil
 }
 
-// sanitize makes the configuration safe to provision offline: storage in a
-// temporary directory (what provisioning writes, such as the internal CA of
-// a site with tls internal, goes there and is removed), logs discarded (so
+// sanitize makes the configuration safe to provision offline: every
+// storage (top-level, a CA's, an automation policy's) wrapped so that
+// reads fall through to it and writes go to a temporary directory
+// (checkstorage.go: what provisioning writes, such as the internal CA of a
+// site with tls internal, goes there and is removed), logs discarded (so
 // nothing is written and a log writer cannot open a connection), no admin
 // endpoint, no OCSP stapling of the site's certificates, no active health
 // checks (they start at provision), no OTLP exports; and it refuses trust
 // pools fetched over HTTP, which load at provision.
 func (oc *offlineConfig) sanitize() error {
 	cfg := oc.raw
-	cfg["storage"] = map[string]any{"module": "file_system", "root": oc.storageDir}
+	if cfg["storage"] == nil {
+		// Caddy's default storage, made explicit so that it is wrapped too.
+		cfg["storage"] = map[string]any{"module": "file_system", "root": caddy.AppDataDir()}
+	}
 	// The default log keeps its writer (Caddy announces a change of
 	// writer on the old one) but logs nothing below FATAL.
 	cfg["logging"] = map[string]any{"logs": map[string]any{"default": map[string]any{"writer": map[string]any{"output": "stderr"}, "level": "FATAL"}}}
@@ -281,6 +287,11 @@ func (oc *offlineConfig) sanitize() error {
 func (oc *offlineConfig) walkRaw(v any) error {
 	switch v := v.(type) {
 	case map[string]any:
+		if st, _ := v["storage"].(map[string]any); st != nil {
+			if mod, _ := st["module"].(string); mod != "" && mod != "client_certificate_check" {
+				v["storage"] = oc.overlayStorage(st)
+			}
+		}
 		switch {
 		case v["handler"] == "reverse_proxy":
 			if hc, _ := v["health_checks"].(map[string]any); hc != nil && hc["active"] != nil {
@@ -309,6 +320,24 @@ func (oc *offlineConfig) walkRaw(v any) error {
 		}
 	}
 	return nil
+}
+
+// overlayStorage replaces a configured storage with check's
+// (checkstorage.go): reads fall through to it when it is file_system,
+// writes go to a directory under the temporary storage directory.
+func (oc *offlineConfig) overlayStorage(st map[string]any) map[string]any {
+	oc.overlays++
+	out := map[string]any{"module": "client_certificate_check", "overlay": filepath.Join(oc.storageDir, strconv.Itoa(oc.overlays))}
+	if st["module"] == "file_system" {
+		root, _ := st["root"].(string)
+		if root == "" {
+			root = caddy.AppDataDir()
+		}
+		out["root"] = root
+	} else {
+		oc.note(fmt.Sprintf("the %v storage is not read (check contacts no storage service): provisioning starts from an empty one", st["module"]))
+	}
+	return out
 }
 
 func (oc *offlineConfig) note(n string) {
@@ -358,6 +387,9 @@ type checkReport struct {
 	Answer            *answer        `json:"answer"`
 	ExitStatus        int            `json:"exit_status"`
 	Notes             []string       `json:"notes,omitempty"`
+	// WouldDeny lists the report_only modules whose policy denies, which
+	// Caddy does not enforce: "KIND at WHERE: REASON".
+	WouldDeny []string `json:"would_deny,omitempty"`
 }
 
 type presentedCert struct {
@@ -389,13 +421,18 @@ type checkStep struct {
 
 // moduleCheck is the decision of one client_certificate module.
 type moduleCheck struct {
-	Kind     string          `json:"kind"` // verifier, matcher, handler
-	Where    string          `json:"where"`
-	Allowed  bool            `json:"allowed"`
-	Reason   string          `json:"reason,omitempty"`
-	Identity string          `json:"identity,omitempty"`
-	Verified bool            `json:"verified"`
-	Steps    []explainedStep `json:"steps"`
+	Kind     string `json:"kind"` // verifier, matcher, handler
+	Where    string `json:"where"`
+	Allowed  bool   `json:"allowed"`
+	Reason   string `json:"reason,omitempty"`
+	Identity string `json:"identity,omitempty"`
+	Verified bool   `json:"verified"`
+	// ReportOnly: the module has report_only; WouldDeny: its policy
+	// denies, and Caddy lets the handshake or request go on (logging the
+	// would-be denial at WARN), as check does.
+	ReportOnly bool            `json:"report_only,omitempty"`
+	WouldDeny  bool            `json:"would_deny,omitempty"`
+	Steps      []explainedStep `json:"steps"`
 }
 
 // answer is what Caddy would answer.
@@ -472,7 +509,7 @@ func (oc *offlineConfig) check(req *checkRequest) (rep *checkReport, err error) 
 		rep.Answer = &answer{Handshake: "refused"}
 		rep.ExitStatus = 1
 		for _, m := range rep.ClientCertificate {
-			if !m.Allowed {
+			if !m.Allowed && !m.WouldDeny {
 				rep.DeniedBy = "client_certificate verifier at " + m.Where
 				rep.Reason = m.Reason
 			}
@@ -574,6 +611,25 @@ func (oc *offlineConfig) handshake(req *checkRequest, name string, srv *caddyhtt
 		},
 	}
 	polCfg, err := cfg.GetConfigForClient(hello)
+	if err != nil && strings.Contains(err.Error(), "dropping connection") {
+		// The policy Caddy picked has drop (ConnectionPolicies.TLSConfig
+		// returns this error): the handshake fails, as a refusal.
+		t := &tlsReport{Policy: -1, Policies: len(srv.TLSConnPolicies)}
+		var drops []string
+		for i, p := range srv.TLSConnPolicies {
+			if p.Drop {
+				drops = append(drops, strconv.Itoa(i))
+			}
+		}
+		if len(drops) == 1 {
+			t.Policy, _ = strconv.Atoi(drops[0])
+		}
+		t.Verification = "not reached (the connection is dropped)"
+		t.Refused = fmt.Sprintf("the TLS connection policy of server %s for SNI %q has drop (policies with drop: %s): Caddy drops the connection", name, req.sni, strings.Join(drops, ", "))
+		rep.TLS = t
+		rep.Steps = append(rep.Steps, checkStep{Kind: "tls", Where: name + ".tls_connection_policies", Text: t.Refused})
+		return nil
+	}
 	if err != nil || polCfg == nil {
 		return fmt.Errorf("no TLS connection policy of server %s (port %d) takes SNI %q: Caddy refuses every handshake for that host", name, req.port, req.sni)
 	}
@@ -637,7 +693,7 @@ func (oc *offlineConfig) handshake(req *checkRequest, name string, srv *caddyhtt
 	// Verifiers run on a presented certificate (Caddy's verifyConnection
 	// returns early without one), in order, the first error failing the
 	// handshake.
-	verifiers, names, err := oc.verifiers(name, t.Policy, t.policy)
+	verifiers, names, paths, err := oc.verifiers(name, t.Policy, t.policy)
 	if err != nil {
 		return err
 	}
@@ -646,12 +702,18 @@ func (oc *offlineConfig) handshake(req *checkRequest, name string, srv *caddyhtt
 		rawCerts[i] = c.Raw
 	}
 	for i, v := range verifiers {
-		vwhere := fmt.Sprintf("%s.client_authentication.verifiers[%d]", where, i)
+		vwhere := where + ".client_authentication." + paths[i]
 		t.Verifiers = append(t.Verifiers, names[i])
 		if ours, ok := v.(*Verifier); ok {
 			mc := explainModule(&ours.Policy, "verifier", vwhere, presented, t.verifiedChains, req.at)
+			mc.ReportOnly = ours.ReportOnly
 			rep.ClientCertificate = append(rep.ClientCertificate, mc)
 			rep.Steps = append(rep.Steps, checkStep{Kind: "verifier", Where: vwhere, Text: "client_certificate: " + mc.summary(), Module: mc})
+			if !mc.Allowed && ours.ReportOnly {
+				// Verifier.VerifyClientCertificate logs and returns nil.
+				rep.wouldDeny(mc, "the handshake goes on")
+				continue
+			}
 			if !mc.Allowed {
 				t.Refused = "client_certificate verifier: " + mc.Reason
 				return nil
@@ -670,10 +732,27 @@ func (oc *offlineConfig) handshake(req *checkRequest, name string, srv *caddyhtt
 
 // verifiers loads the verifiers of a connection policy afresh from the
 // configuration (Caddy keeps the provisioned ones unexported), in Caddy's
-// order: those configured, then the deprecated trusted_leaf_certs.
-func (oc *offlineConfig) verifiers(server string, index int, pol *caddytls.ConnectionPolicy) ([]caddytls.ClientCertificateVerifier, []string, error) {
+// order: the deprecated trusted_leaf_certs first (Caddy 2.11's
+// ConnectionPolicies.Provision appends its leaf verifier while building the
+// policy's TLS configuration, before it loads the configured verifiers),
+// then those configured. It returns them with their names and their paths
+// under client_authentication.
+func (oc *offlineConfig) verifiers(server string, index int, pol *caddytls.ConnectionPolicy) ([]caddytls.ClientCertificateVerifier, []string, []string, error) {
 	var out []caddytls.ClientCertificateVerifier
-	var names []string
+	var names, paths []string
+	var leaves *caddytls.ClientAuthentication
+	if pol != nil {
+		leaves = pol.ClientAuthentication
+	}
+	//lint:ignore SA1019 Caddy still honours the deprecated field, so check must
+	if leaves != nil && len(leaves.TrustedLeafCerts) > 0 {
+		//lint:ignore SA1019 see above
+		v, err := trustedLeafCerts(leaves.TrustedLeafCerts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		out, names, paths = append(out, v), append(names, "trusted_leaf_certs"), append(paths, "trusted_leaf_certs")
+	}
 	raws, _ := oc.rawAt("apps", "http", "servers", server, "tls_connection_policies", index, "client_authentication", "verifiers").([]any)
 	for i, r := range raws {
 		m, _ := r.(map[string]any)
@@ -686,32 +765,19 @@ func (oc *offlineConfig) verifiers(server string, index int, pol *caddytls.Conne
 		}
 		js, err := json.Marshal(body)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		mod, err := oc.ctx.LoadModuleByID("tls.client_auth.verifier."+name, js)
 		if err != nil {
-			return nil, nil, fmt.Errorf("loading verifier %d (%s): %v", i, name, err)
+			return nil, nil, nil, fmt.Errorf("loading verifier %d (%s): %v", i, name, err)
 		}
 		v, ok := mod.(caddytls.ClientCertificateVerifier)
 		if !ok {
-			return nil, nil, fmt.Errorf("verifier %d (%s) is not a client certificate verifier", i, name)
+			return nil, nil, nil, fmt.Errorf("verifier %d (%s) is not a client certificate verifier", i, name)
 		}
-		out, names = append(out, v), append(names, name)
+		out, names, paths = append(out, v), append(names, name), append(paths, fmt.Sprintf("verifiers[%d]", i))
 	}
-	var leaves *caddytls.ClientAuthentication
-	if pol != nil {
-		leaves = pol.ClientAuthentication
-	}
-	//lint:ignore SA1019 Caddy still honours the deprecated field, so check must
-	if leaves != nil && len(leaves.TrustedLeafCerts) > 0 {
-		//lint:ignore SA1019 see above
-		v, err := trustedLeafCerts(leaves.TrustedLeafCerts)
-		if err != nil {
-			return nil, nil, err
-		}
-		out, names = append(out, v), append(names, "trusted_leaf_certs")
-	}
-	return out, names, nil
+	return out, names, paths, nil
 }
 
 // trustedLeafVerifier is what Caddy makes of the deprecated
@@ -768,7 +834,18 @@ func moduleFromExplanation(kind, where string, ex explanation) *moduleCheck {
 	return &moduleCheck{Kind: kind, Where: where, Allowed: d.Allowed, Reason: d.Reason, Identity: d.Identity, Verified: d.Verified, Steps: ex.Steps}
 }
 
+// wouldDeny records a report_only module's denial, which Caddy does not
+// enforce: it logs it at WARN and lets the handshake or request go on.
+func (rep *checkReport) wouldDeny(m *moduleCheck, goesOn string) {
+	m.WouldDeny = true
+	rep.WouldDeny = append(rep.WouldDeny, m.Kind+" at "+m.Where+": "+m.Reason)
+	rep.Notes = append(rep.Notes, "report_only: the client_certificate "+m.Kind+" at "+m.Where+" would deny ("+m.Reason+"); Caddy does not enforce it ("+goesOn+", the would-be denial is logged at WARN)")
+}
+
 func (m *moduleCheck) summary() string {
+	if m.WouldDeny || (!m.Allowed && m.ReportOnly) {
+		return "would deny (report_only, not enforced): " + m.Reason
+	}
 	if m.Allowed {
 		if m.Identity != "" {
 			return "allowed, identity " + m.Identity

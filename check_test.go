@@ -7,13 +7,16 @@ package clientcertificate
 
 import (
 	"crypto/sha1" //nolint:gosec // thumbprints
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -508,7 +511,7 @@ func TestCheckBadInput(t *testing.T) {
 func TestCheckJSONConfigVerifiers(t *testing.T) {
 	s := pki(t)
 	dir := t.TempDir()
-	for name, data := range map[string][]byte{"server.pem": s.Server.CertPEM(), "server-key.pem": s.Server.KeyPEM(), "good.pem": s.Good.CertPEM(), "other.pem": s.Other.CertPEM(), "comma.pem": s.CommaCN.CertPEM()} {
+	for name, data := range map[string][]byte{"server.pem": s.Server.CertPEM(), "server-key.pem": s.Server.KeyPEM(), "good.pem": s.Good.CertPEM(), "other.pem": s.Other.CertPEM(), "comma.pem": s.CommaCN.CertPEM(), "from-other-ca.pem": s.FromOtherCA.CertPEM()} {
 		if err := testpki.WriteFile(filepath.Join(dir, name), data); err != nil {
 			t.Fatal(err)
 		}
@@ -524,20 +527,98 @@ func TestCheckJSONConfigVerifiers(t *testing.T) {
 	file := writeTemp(t, "caddy.json", []byte(cfg))
 	for _, c := range []struct {
 		cert, sees, reason string
+		ours               int // client_certificate decisions made
 	}{
-		{"good", "200 \"hello CN=station-042,OU=Stations,O=Contoso Weather,C=US\"", ""},
-		// The verifier pins station-007; trusted_leaf_certs (last) refuses it.
-		{"other", "handshake refused", "handshake refused: trusted_leaf_certs verifier: client leaf certificate failed validation"},
-		// trusted_leaf_certs would allow it; the verifier (first) refuses.
-		{"comma", "handshake refused", "thumbprint_mismatch"},
+		{"good", "200 \"hello CN=station-042,OU=Stations,O=Contoso Weather,C=US\"", "", 1},
+		// The verifier pins station-007; trusted_leaf_certs (first) refuses it.
+		{"other", "handshake refused", "handshake refused: trusted_leaf_certs verifier: client leaf certificate failed validation", 0},
+		// trusted_leaf_certs allows it; the verifier (after it) refuses.
+		{"comma", "handshake refused", "thumbprint_mismatch", 1},
+		// Both would refuse: Caddy runs trusted_leaf_certs first, which
+		// fails the handshake, and never calls the verifier.
+		{"from-other-ca", "handshake refused", "handshake refused: trusted_leaf_certs verifier: client leaf certificate failed validation", 0},
 	} {
 		rep, code, _ := checkJSON(t, "--config", file, "--cert", filepath.Join(dir, c.cert+".pem"), "--url", "https://localhost:7443/")
-		if CheckSees(rep) != c.sees || rep.Reason != c.reason || (code == 0) != (c.reason == "") {
-			t.Errorf("%s: sees %q, reason %q, exit %d; want %q, %q", c.cert, CheckSees(rep), rep.Reason, code, c.sees, c.reason)
+		if CheckSees(rep) != c.sees || rep.Reason != c.reason || (code == 0) != (c.reason == "") || len(rep.ClientCertificate) != c.ours {
+			t.Errorf("%s: sees %q, reason %q, exit %d, %d client_certificate decisions; want %q, %q, %d", c.cert, CheckSees(rep), rep.Reason, code, len(rep.ClientCertificate), c.sees, c.reason, c.ours)
+		}
+		if c.ours == 0 && c.reason != "" && (rep.DeniedBy != "" || strings.Join(rep.TLS.Verifiers, ",") != "trusted_leaf_certs") {
+			t.Errorf("%s: denied by %q, verifiers run %v; want trusted_leaf_certs alone to refuse", c.cert, rep.DeniedBy, rep.TLS.Verifiers)
 		}
 	}
-	if rep, _, _ := checkJSON(t, "--config", file, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:7443/"); strings.Join(rep.TLS.Verifiers, ",") != "client_certificate,trusted_leaf_certs" {
+	if rep, _, _ := checkJSON(t, "--config", file, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:7443/"); strings.Join(rep.TLS.Verifiers, ",") != "trusted_leaf_certs,client_certificate" {
 		t.Errorf("verifiers: %v", rep.TLS.Verifiers)
+	}
+}
+
+// report_only: a handler or verifier whose policy denies does not deny.
+// Caddy logs the would-be denial and lets the request or handshake go on
+// (reportonly_test.go); check says so (would_deny, with the reason and
+// the conditions) and answers as Caddy would, exit 0.
+func TestCheckReportOnly(t *testing.T) {
+	dir, s := DemoPKI(t)
+	cfg := writeTemp(t, "Caddyfile", []byte(fmt.Sprintf(`{
+	skip_install_trust
+}
+https://localhost:7443 {
+	tls %[1]s/server.pem %[1]s/server-key.pem {
+		client_auth {
+			mode request
+		}
+	}
+	client_certificate {
+		thumbprint %[2]s
+		report_only
+	}
+	respond "handler ok"
+}
+https://localhost:7444 {
+	tls %[1]s/server.pem %[1]s/server-key.pem {
+		client_auth {
+			mode require_and_verify
+			trust_pool file %[1]s/root.pem
+			verifier client_certificate {
+				thumbprint %[2]s
+				report_only
+			}
+		}
+	}
+	respond "verifier ok"
+}
+`, dir, sha1Hex(s.Good.Cert))))
+	for _, c := range []struct {
+		port, kind, sees string
+	}{
+		{"7443", "handler", `200 "handler ok"`},
+		{"7444", "verifier", `200 "verifier ok"`},
+	} {
+		rep, code, errOut := checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "other.pem"), "--url", "https://localhost:"+c.port+"/")
+		if code != 0 || errOut != "" || rep.Verdict != "allowed" || CheckSees(rep) != c.sees || rep.DeniedBy != "" {
+			t.Errorf("%s: exit %d (%q), verdict %q by %q, sees %q; want exit 0, allowed, %q", c.kind, code, errOut, rep.Verdict, rep.DeniedBy, CheckSees(rep), c.sees)
+		}
+		if len(rep.ClientCertificate) != 1 {
+			t.Fatalf("%s: client_certificate decisions %+v", c.kind, rep.ClientCertificate)
+		}
+		m := rep.ClientCertificate[0]
+		if m.Kind != c.kind || m.Allowed || !m.ReportOnly || !m.WouldDeny || m.Reason != "thumbprint_mismatch" || len(rep.WouldDeny) != 1 || !strings.HasSuffix(rep.WouldDeny[0], ": "+"thumbprint_mismatch") {
+			t.Errorf("%s: decision %+v, would_deny %v", c.kind, m, rep.WouldDeny)
+		}
+		// The good certificate: allowed, nothing would be denied.
+		rep, code, _ = checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:"+c.port+"/")
+		if code != 0 || len(rep.WouldDeny) != 0 || rep.ClientCertificate[0].WouldDeny || !rep.ClientCertificate[0].Allowed {
+			t.Errorf("%s, good: exit %d, would_deny %v", c.kind, code, rep.WouldDeny)
+		}
+	}
+	out, _, code := cli("", "check", "--config", cfg, "--cert", filepath.Join(dir, "other.pem"), "--url", "https://localhost:7444/")
+	for _, want := range []string{
+		"client_certificate: would deny (report_only, not enforced): thumbprint_mismatch\n",
+		"                 thumbprint: no match: certificate ",
+		"note         report_only: the client_certificate verifier at srv1.tls_connection_policies[0].client_authentication.verifiers[0] would deny (thumbprint_mismatch); Caddy does not enforce it (the handshake goes on",
+		"result: allowed: the request reaches static_response at ",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s", code, want, out)
+		}
 	}
 }
 
@@ -645,5 +726,125 @@ func TestCheckServerByListener(t *testing.T) {
 		if rep.Answer.Body != want || code != 0 {
 			t.Errorf("%s: server %s answers %q (exit %d), want %q", url, rep.Server, rep.Answer.Body, code, want)
 		}
+	}
+}
+
+// A connection policy with drop: Caddy drops the connection, a refusal
+// (exit 1, with the reason), not a configuration error.
+func TestCheckDropPolicy(t *testing.T) {
+	dir, _ := DemoPKI(t)
+	cfg := writeTemp(t, "caddy.json", []byte(fmt.Sprintf(`{"apps": {
+	"tls": {"certificates": {"load_files": [{"certificate": %q, "key": %q}]}},
+	"http": {"servers": {"a": {"listen": [":7443"], "routes": [{"handle": [{"handler": "static_response", "body": "a"}]}],
+		"tls_connection_policies": [{"match": {"sni": ["blocked.localhost"]}, "drop": true}, {}]}}}}}`,
+		filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))))
+	rep, code, errOut := checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://blocked.localhost:7443/")
+	if code != 1 || errOut != "" || rep.Verdict != "denied" || CheckSees(rep) != "handshake refused" || !strings.Contains(rep.Reason, "has drop") || rep.TLS.Policy != 0 {
+		t.Errorf("exit %d (%q), verdict %q, sees %q, reason %q, tls %+v", code, errOut, rep.Verdict, CheckSees(rep), rep.Reason, rep.TLS)
+	}
+	if rep, code, _ := checkJSON(t, "--config", cfg, "--url", "https://localhost:7443/"); code != 0 || rep.Answer.Body != "a" {
+		t.Errorf("another SNI: exit %d, %+v", code, rep.Answer)
+	}
+}
+
+// Storage is read as Caddy reads it, and never written: a client_auth
+// trust pool pki_root local takes the internal CA stored in the
+// configured storage (the demo's root, so the demo's good certificate is
+// allowed), as does a CA with its own storage; provisioning writes
+// nothing there, nor in the storage of a CA it makes (no file added, none changed, mtimes kept).
+func TestCheckStorageReadThrough(t *testing.T) {
+	dir, s := DemoPKI(t)
+	keyPEM := func(k any) []byte {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	storeCA := func(root, id string) {
+		for name, data := range map[string][]byte{
+			"root.crt": s.Root.CertPEM(), "root.key": keyPEM(s.Root.Key),
+			"intermediate.crt": s.Intermediate.CertPEM(), "intermediate.key": keyPEM(s.Intermediate.Key),
+		} {
+			if err := os.MkdirAll(filepath.Join(root, "pki", "authorities", id), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := testpki.WriteFile(filepath.Join(root, "pki", "authorities", id, name), data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	storage, caStorage, freshStorage := t.TempDir(), t.TempDir(), t.TempDir()
+	storeCA(storage, "local")
+	storeCA(caStorage, "own")
+	snapshot := func(root string) map[string]string {
+		out := map[string]string{}
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, _ := d.Info()
+			out[p] = fmt.Sprintf("%v %d %v", info.Mode(), info.Size(), info.ModTime().UnixNano())
+			return nil
+		})
+		return out
+	}
+	before, caBefore := snapshot(storage), snapshot(caStorage)
+	cfg := writeTemp(t, "caddy.json", []byte(fmt.Sprintf(`{
+	"storage": {"module": "file_system", "root": %q},
+	"apps": {
+	"pki": {"certificate_authorities": {"own": {"install_trust": false, "intermediate_lifetime": "1h", "storage": {"module": "file_system", "root": %q}}, "local": {"install_trust": false, "intermediate_lifetime": "1h"},
+		"fresh": {"install_trust": false, "storage": {"module": "file_system", "root": %q}}}},
+	"tls": {"certificates": {"load_files": [{"certificate": %q, "key": %q}]}},
+	"http": {"servers": {
+		"a": {"listen": [":7443"], "routes": [{"handle": [{"handler": "static_response", "body": "local ok"}]}],
+			"tls_connection_policies": [{"client_authentication": {"mode": "require_and_verify", "ca": {"provider": "pki_root", "authority": ["local"]}}}]},
+		"b": {"listen": [":7444"], "routes": [{"handle": [{"handler": "static_response", "body": "own ok"}]}],
+			"tls_connection_policies": [{"client_authentication": {"mode": "require_and_verify", "ca": {"provider": "pki_root", "authority": ["own"]}}}]}
+	}}}}`, storage, caStorage, freshStorage, filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem"))))
+	for _, c := range []struct{ port, body string }{{"7443", "local ok"}, {"7444", "own ok"}} {
+		rep, code, errOut := checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:"+c.port+"/")
+		if code != 0 || errOut != "" || rep.Answer.Body != c.body {
+			t.Errorf("port %s: exit %d (%q), reason %q, answer %+v; want the stored CA to verify good.pem", c.port, code, errOut, rep.Reason, rep.Answer)
+		}
+	}
+	if after := snapshot(storage); !reflect.DeepEqual(after, before) {
+		t.Errorf("storage changed:\nbefore %v\nafter  %v", before, after)
+	}
+	if after := snapshot(caStorage); !reflect.DeepEqual(after, caBefore) {
+		t.Errorf("the CA's storage changed:\nbefore %v\nafter  %v", caBefore, after)
+	}
+	// A CA with nothing stored is made at provision, in check's overlay.
+	if entries, err := os.ReadDir(freshStorage); err != nil || len(entries) != 0 {
+		t.Errorf("the new CA's storage %s: %v, %d entries, want it untouched", freshStorage, err, len(entries))
+	}
+}
+
+// client_certificate({...}) in an expression matcher is evaluated as
+// Caddy does, at the current time: the report says so (not --at, not
+// explained).
+func TestCheckExpressionNote(t *testing.T) {
+	dir, s := DemoPKI(t)
+	cfg := writeTemp(t, "Caddyfile", []byte(fmt.Sprintf(`{
+	skip_install_trust
+}
+https://localhost:7443 {
+	tls %[1]s/server.pem %[1]s/server-key.pem {
+		client_auth {
+			mode request
+		}
+	}
+	@pinned expression client_certificate({'thumbprint': ['%[2]s']})
+	respond @pinned "pinned"
+	respond "other"
+}
+`, dir, sha1Hex(s.Good.Cert))))
+	rep, code, _ := checkJSON(t, "--config", cfg, "--cert", filepath.Join(dir, "good.pem"), "--url", "https://localhost:7443/")
+	found := false
+	for _, n := range rep.Notes {
+		found = found || strings.Contains(n, "calls client_certificate(): check evaluates it as Caddy would, at the current time (not --at)")
+	}
+	if code != 0 || rep.Answer.Body != "pinned" || !found {
+		t.Errorf("exit %d, answer %+v, notes %q", code, rep.Answer, rep.Notes)
 	}
 }

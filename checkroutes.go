@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -251,6 +252,9 @@ func (wk *routeWalker) match(sets caddyhttp.MatcherSets, r *http.Request, where 
 		desc := describeMatchers(set)
 		matched := true
 		for _, m := range others {
+			if e, isExpr := m.(*caddyhttp.MatchExpression); isExpr && strings.Contains(e.Expr, "client_certificate(") {
+				wk.rep.Notes = appendOnce(wk.rep.Notes, "the expression matcher at "+setWhere+" calls client_certificate(): check evaluates it as Caddy would, at the current time (not --at), and does not explain its conditions")
+			}
 			ok, err := matchOne(m, r)
 			if err != nil {
 				wk.step("route", setWhere, desc+": a matcher fails: "+oneLine(err.Error()), nil)
@@ -305,10 +309,20 @@ func (wk *routeWalker) handler(h caddyhttp.MiddlewareHandler, r *http.Request, w
 	switch h := h.(type) {
 	case *Handler:
 		ex := h.explainAt(r.TLS.PeerCertificates, r.TLS.VerifiedChains, wk.at)
-		recordDecision(r, &ex.Decision)
+		if ex.Decision.Allowed || !h.ReportOnly {
+			recordDecision(r, &ex.Decision)
+		}
 		mc := moduleFromExplanation("handler", where, ex)
+		mc.ReportOnly = h.ReportOnly
 		wk.rep.ClientCertificate = append(wk.rep.ClientCertificate, mc)
 		wk.step("handler", where, "client_certificate: "+mc.summary(), mc)
+		if !mc.Allowed && h.ReportOnly {
+			// Handler.authorize records the would-be denial, logs it and
+			// passes the request on.
+			recordOutcome(r, &ex.Decision, outcomeWouldDeny)
+			wk.rep.wouldDeny(mc, "the request goes on")
+			return walkResult{}, r, true
+		}
 		if !mc.Allowed {
 			if wk.denied == nil {
 				wk.denied = mc
@@ -433,4 +447,11 @@ func describeMatchers(set caddyhttp.MatcherSet) string {
 	}
 	sort.Strings(parts)
 	return "match " + strings.Join(parts, ", ")
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }

@@ -26,11 +26,12 @@ type checkJSONReport struct {
 	Reason            string `json:"reason"`
 	ExitStatus        int    `json:"exit_status"`
 	ClientCertificate []struct {
-		Kind     string `json:"kind"`
-		Allowed  bool   `json:"allowed"`
-		Reason   string `json:"reason"`
-		Identity string `json:"identity"`
-		Steps    []struct {
+		Kind      string `json:"kind"`
+		Allowed   bool   `json:"allowed"`
+		WouldDeny bool   `json:"would_deny"`
+		Reason    string `json:"reason"`
+		Identity  string `json:"identity"`
+		Steps     []struct {
 			Step       string `json:"step"`
 			Name       string `json:"name"`
 			Result     string `json:"result"`
@@ -376,5 +377,68 @@ func TestCheckLeavesNoCertificateBehind(t *testing.T) {
 			t.Fatalf("request %d: %q", i, got)
 		}
 		check()
+	}
+}
+
+// report_only, against the real thing: the in-process Caddy lets a
+// certificate the policy denies through a report_only handler and a
+// report_only verifier, and check says the same (allowed, exit 0, the
+// module's would_deny recorded).
+func TestCLIReportOnlyAgreesWithCaddy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: starts Caddy")
+	}
+	f := writePKI(t)
+	s := f.set
+	cfg := remap(fmt.Sprintf(`{
+	admin localhost:2999
+	http_port 9080
+	https_port 9443
+	skip_install_trust
+	auto_https disable_redirects
+}
+https://localhost:9443 {
+	tls %[1]s %[2]s {
+		client_auth {
+			mode request
+		}
+	}
+	client_certificate {
+		thumbprint %[3]s
+		report_only
+	}
+	respond "handler ok"
+}
+https://localhost:9445 {
+	tls %[1]s %[2]s {
+		client_auth {
+			mode require_and_verify
+			trust_pool file %[4]s
+			verifier client_certificate {
+				thumbprint %[3]s
+				report_only
+			}
+		}
+	}
+	respond "verifier ok"
+}
+`, f.path("server.pem"), f.path("server-key.pem"), sha1Of(s.Good.Cert), f.path("root.pem")))
+	file := filepath.Join(t.TempDir(), "Caddyfile")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	newTester(t).InitServer(cfg, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, c := range []struct{ port, want string }{{"9443", "200 handler ok"}, {"9445", "200 verifier ok"}} {
+		url := "https://localhost:" + c.port + "/"
+		if got := request(t, s, s.Other, url, false); got != c.want {
+			t.Fatalf("Caddy answers %s with %q, want %q", url, got, c.want)
+		}
+		rep := runCheckJSON(t, "--config", file, "--cert", f.path("other.pem"), "--url", remap(url))
+		if rep.sees() != c.want || rep.ExitStatus != 0 || rep.Verdict != "allowed" || len(rep.ClientCertificate) != 1 || !rep.ClientCertificate[0].WouldDeny || rep.ClientCertificate[0].Allowed {
+			t.Errorf("%s: check sees %q (exit %d, verdict %q, decisions %+v); Caddy answers %q", url, rep.sees(), rep.ExitStatus, rep.Verdict, rep.ClientCertificate, c.want)
+		}
 	}
 }
