@@ -7,6 +7,7 @@ package clientcertificate
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"math/big"
 	"net/http"
@@ -27,12 +28,7 @@ import (
 // CRL: on a warm connection the verdict is the connection's memo.
 func BenchmarkDecisionVerifiedChainRevocation(b *testing.B) {
 	s := pki(b)
-	file := writeTemp(b, "ca.crl", signedCRL(b, s.Intermediate, testpki.CRLOptions{Revoked: []*big.Int{s.Other.Cert.SerialNumber}}))
-	p, _ := revocationPolicy(b, Policy{RequireUnexpired: true, Revocation: &Revocation{CRL: []string{file}}, Conditions: Conditions{
-		Thumbprint: []string{sha1Hex(s.Good.Cert)},
-		Subject:    []string{goodSubject},
-		Issuer:     []string{issuingCA},
-	}}, nil, nil)
+	p := benchRevocationPolicy(b, s, nil)
 	peer := presented(s.Good)
 	verified := tlsVerified(s.Good, testpki.Pool(s.Root))
 	benchmarkDecision(b, func() Decision { return p.evaluate(peer, verified, p.now(), true) })
@@ -41,14 +37,21 @@ func BenchmarkDecisionVerifiedChainRevocation(b *testing.B) {
 // The same with the policy's own trust_pool.
 func BenchmarkDecisionTrustPoolRevocation(b *testing.B) {
 	s := pki(b)
+	p := benchRevocationPolicy(b, s, testpki.Pool(s.Root))
+	peer := presented(s.Good)
+	benchmarkDecision(b, func() Decision { return p.evaluate(peer, nil, p.now(), true) })
+}
+
+// benchRevocationPolicy is the policy of the decision benchmarks with
+// revocation from a CRL file of the issuing CA that lists Other.
+func benchRevocationPolicy(b *testing.B, s *testpki.Set, pool *x509.CertPool) *Policy {
 	file := writeTemp(b, "ca.crl", signedCRL(b, s.Intermediate, testpki.CRLOptions{Revoked: []*big.Int{s.Other.Cert.SerialNumber}}))
 	p, _ := revocationPolicy(b, Policy{RequireUnexpired: true, Revocation: &Revocation{CRL: []string{file}}, Conditions: Conditions{
 		Thumbprint: []string{sha1Hex(s.Good.Cert)},
 		Subject:    []string{goodSubject},
 		Issuer:     []string{issuingCA},
-	}}, testpki.Pool(s.Root), nil)
-	peer := presented(s.Good)
-	benchmarkDecision(b, func() Decision { return p.evaluate(peer, nil, p.now(), true) })
+	}}, pool, nil)
+	return p
 }
 
 // A revocation lookup without a memo, as a connection's first request or
