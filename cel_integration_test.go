@@ -34,17 +34,8 @@ import (
 // latest decision (@admin's, always made); with path() first, CEL decides
 // nothing on other paths.
 func celCaddyfile(f pkiFiles) string {
-	tlsLine := func(clientAuth string) string {
-		return fmt.Sprintf("tls %s %s {\n\t\tclient_auth {\n%s\n\t\t}\n\t}", f.path("server.pem"), f.path("server-key.pem"), clientAuth)
-	}
-	return fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	auto_https disable_redirects
-}
-
+	tlsLine := func(clientAuth string) string { return tlsWithClientAuth(f, clientAuth) }
+	return fmt.Sprintf(testGlobalOptions+`
 https://localhost:9443 {
 	%[1]s
 	@partner {

@@ -390,14 +390,7 @@ func TestCLIReportOnlyAgreesWithCaddy(t *testing.T) {
 	}
 	f := writePKI(t)
 	s := f.set
-	cfg := remap(fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	auto_https disable_redirects
-}
-https://localhost:9443 {
+	cfg := remap(fmt.Sprintf(testGlobalOptions+`https://localhost:9443 {
 	tls %[1]s %[2]s {
 		client_auth {
 			mode request

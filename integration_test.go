@@ -93,22 +93,31 @@ const (
 
 // integrationCaddyfile serves one site per client_auth mode, each on its
 // own port so each gets its own TLS connection policy.
-func integrationCaddyfile(f pkiFiles) string {
-	s := f.set
-	tlsLine := func(clientAuth string) string {
-		return fmt.Sprintf("tls %s %s {\n\t\tclient_auth {\n%s\n\t\t}\n\t}", f.path("server.pem"), f.path("server-key.pem"), clientAuth)
-	}
-	errors := `handle_errors {
-		respond "denied {http.client_certificate.reason}" {err.status_code}
-	}`
-	return fmt.Sprintf(`{
+// testGlobalOptions starts the Caddyfiles of the integration tests: the
+// admin endpoint and the ports they name (remapped by remap), no trust
+// store installation, no HTTP→HTTPS redirects.
+const testGlobalOptions = `{
 	admin localhost:2999
 	http_port 9080
 	https_port 9443
 	skip_install_trust
 	auto_https disable_redirects
 }
+`
 
+// tlsWithClientAuth is a site's tls directive with the test server
+// certificate and the client_auth block clientAuth (its lines, indented).
+func tlsWithClientAuth(f pkiFiles, clientAuth string) string {
+	return fmt.Sprintf("tls %s %s {\n\t\tclient_auth {\n%s\n\t\t}\n\t}", f.path("server.pem"), f.path("server-key.pem"), clientAuth)
+}
+
+func integrationCaddyfile(f pkiFiles) string {
+	s := f.set
+	tlsLine := func(clientAuth string) string { return tlsWithClientAuth(f, clientAuth) }
+	errors := `handle_errors {
+		respond "denied {http.client_certificate.reason}" {err.status_code}
+	}`
+	return fmt.Sprintf(testGlobalOptions+`
 # client_auth mode request: the TLS layer verifies nothing.
 https://localhost:9443 {
 	%[1]s

@@ -146,9 +146,7 @@ func opsCaddyfile(f pkiFiles, upstream, logFile, identity, generation string) st
 			header_up X-Error-Status {err.status_code}
 		}
 	}`, f.path("root.pem"), upstream, identity)
-	tlsBlock := func(clientAuth string) string {
-		return fmt.Sprintf("tls %s %s {\n\t\tclient_auth {\n%s\n\t\t}\n\t}", f.path("server.pem"), f.path("server-key.pem"), clientAuth)
-	}
+	tlsBlock := func(clientAuth string) string { return tlsWithClientAuth(f, clientAuth) }
 	return fmt.Sprintf(`{
 	admin localhost:2999
 	http_port 9080
@@ -750,14 +748,7 @@ func fieldNames(h http.Header) []string {
 // under /own/* one that forwards of its own without the chain; denied
 // requests reach the upstream through the error route.
 func twoHandlersCaddyfile(f pkiFiles, upstream string) string {
-	return fmt.Sprintf(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	auto_https disable_redirects
-}
-
+	return fmt.Sprintf(testGlobalOptions+`
 https://localhost:9443 {
 	tls %[1]s %[2]s {
 		client_auth {

@@ -265,14 +265,7 @@ func TestIntegrationRevocationReloads(t *testing.T) {
 		t.Errorf("%d fetches of the CRL during 50 reloads, want 0: a reload must not fetch an unchanged source again", n)
 	}
 	// Unloading the last configuration that names the source stops it.
-	tester.InitServer(remap(`{
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	skip_install_trust
-	auto_https disable_redirects
-}
-http://localhost:9080 {
+	tester.InitServer(remap(testGlobalOptions+`http://localhost:9080 {
 	respond "no revocation here"
 }
 `), "caddyfile")
