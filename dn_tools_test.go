@@ -14,11 +14,13 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -109,16 +111,28 @@ func TestOpenSSLFormsMatch(t *testing.T) {
 	version, _ := exec.Command(openssl, "version").Output()
 	dir := t.TempDir()
 	matched, refused, denied := map[string]int{}, map[string]int{}, map[string]int{}
-	for _, tn := range toolNames() {
+	// Every certificate is printed in every form first, a few openssl
+	// processes at a time; then each printed name is checked in order.
+	names := toolNames()
+	certs := make([]*x509.Certificate, len(names))
+	var jobs []opensslJob
+	for i, tn := range names {
 		der := dnMarshal(t, tn.rdns)
-		cert := dnTestCert(t, &x509.Certificate{RawSubject: der})
-		if !bytes.Equal(cert.RawSubject, der) {
+		certs[i] = dnTestCert(t, &x509.Certificate{RawSubject: der})
+		if !bytes.Equal(certs[i].RawSubject, der) {
 			t.Fatalf("%s: the certificate's subject is not the name minted", tn.name)
 		}
+		for _, form := range opensslForms {
+			jobs = append(jobs, opensslJob{certs[i], form})
+		}
+	}
+	prints := opensslSubjects(t, openssl, dir, jobs)
+	for i, tn := range names {
+		cert := certs[i]
 		want, wantErr := dnKeyFromDER(cert.RawSubject)
 		negatives := negativeControls(t, cert.RawSubject)
-		for _, form := range opensslForms {
-			printed := opensslSubject(t, openssl, dir, cert, form)
+		for j, form := range opensslForms {
+			printed := prints[i*len(opensslForms)+j]
 			label := form
 			if label == "" {
 				label = "default"
@@ -182,19 +196,67 @@ func TestOpenSSLFormsMatch(t *testing.T) {
 // prints for cert, without "subject=" and the newline ("" is no -nameopt).
 func opensslSubject(t *testing.T, openssl, dir string, cert *x509.Certificate, form string) string {
 	t.Helper()
-	file := filepath.Join(dir, "cert.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+	printed, err := opensslPrint(openssl, dir, cert, form)
+	if err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"x509", "-in", file, "-noout", "-subject"}
+	return printed
+}
+
+// opensslJob is a certificate to print, and the -nameopt form to print it
+// in.
+type opensslJob struct {
+	cert *x509.Certificate
+	form string
+}
+
+// opensslSubjects prints the subject of every job, in order, running a few
+// openssl processes at a time (starting one is most of the cost).
+func opensslSubjects(t *testing.T, openssl, dir string, jobs []opensslJob) []string {
+	t.Helper()
+	out := make([]string, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 4)
+	for i, j := range jobs {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			out[i], errs[i] = opensslPrint(openssl, dir, j.cert, j.form)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// opensslPrint is the subject of cert as `openssl x509 -noout -subject
+// -nameopt form` prints it (openssl's default form when form is "").
+func opensslPrint(openssl, dir string, cert *x509.Certificate, form string) (string, error) {
+	f, err := os.CreateTemp(dir, "cert-*.pem")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	args := []string{"x509", "-in", f.Name(), "-noout", "-subject"}
 	if form != "" {
 		args = append(args, "-nameopt", form)
 	}
 	out, err := exec.Command(openssl, args...).Output()
 	if err != nil {
-		t.Fatalf("openssl %s: %v", strings.Join(args, " "), err)
+		return "", fmt.Errorf("openssl %s: %v", strings.Join(args, " "), err)
 	}
-	return strings.TrimSuffix(strings.TrimPrefix(string(out), "subject="), "\n")
+	return strings.TrimSuffix(strings.TrimPrefix(string(out), "subject="), "\n"), nil
 }
 
 // TestDotnetVectorsMatch feeds the strings the .NET runtime's own tests

@@ -186,6 +186,7 @@ func TestRevocationOCSP(t *testing.T) {
 // Concurrent handshakes of one certificate share one fetch, and a
 // handshake gives up waiting after 2 s whatever the timeout.
 func TestRevocationOCSPFetchIsSharedAndBounded(t *testing.T) {
+	waitsOnTheClock(t)
 	s := pki(t)
 	var statuses ocspStatuses
 	responder := newOCSPTestResponder(t, s.Intermediate, statuses.answer)

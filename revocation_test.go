@@ -67,6 +67,15 @@ func pemCRLs(ders ...[]byte) []byte {
 	return out
 }
 
+// waitsOnTheClock skips, under -short, a test that waits for real time to
+// pass (a refresh interval, a fetch timeout, a handshake's deadline).
+func waitsOnTheClock(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("waits on the clock: run without -short")
+	}
+}
+
 func writeTemp(t testing.TB, name string, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -333,6 +342,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // once the new CRL is fetched, and on a kept-alive connection once its
 // verdict is rechecked.
 func TestRevocationCRLURLRefresh(t *testing.T) {
+	waitsOnTheClock(t)
 	s := pki(t)
 	srv := newCRLServer(t, signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(1)}))
 	r := &Revocation{CRL: []string{srv.URL + "/ca.crl"}, Refresh: caddy.Duration(time.Second), Recheck: caddy.Duration(time.Second)}
@@ -388,6 +398,7 @@ func TestRevocationRecheckOnKeptAliveConnection(t *testing.T) {
 // A refresh that brings something unusable keeps the last good CRLs, says
 // why in the log, and never turns the revoked certificate good.
 func TestRevocationRefreshRejects(t *testing.T) {
+	waitsOnTheClock(t)
 	s := pki(t)
 	now := time.Now()
 	first := signedCRL(t, s.Intermediate, testpki.CRLOptions{Number: big.NewInt(10), ThisUpdate: now.Add(-time.Hour), Revoked: []*big.Int{s.Other.Cert.SerialNumber}})
@@ -454,6 +465,7 @@ func TestRevocationRefreshRejects(t *testing.T) {
 // Until a URL's first CRL arrives, lookups wait for it, within the
 // timeout; a URL that never answers leaves the status unknown.
 func TestRevocationCRLURLUnreachable(t *testing.T) {
+	waitsOnTheClock(t)
 	s := pki(t)
 	srv := newCRLServer(t, nil)
 	r := &Revocation{CRL: []string{srv.URL + "/ca.crl?hang=1"}, Timeout: caddy.Duration(time.Second)}
@@ -499,6 +511,7 @@ func TestRevocationCRLFromCDP(t *testing.T) {
 // server is down decides from them, after checking them again, and a
 // second instance sharing the storage uses them instead of fetching.
 func TestRevocationCRLStorage(t *testing.T) {
+	waitsOnTheClock(t)
 	s := pki(t)
 	storage := &certmagic.FileStorage{Path: t.TempDir()}
 	srv := newCRLServer(t, signedCRL(t, s.Intermediate, testpki.CRLOptions{Revoked: []*big.Int{s.Other.Cert.SerialNumber}}))
@@ -660,6 +673,7 @@ func TestRevocationPartitionedCRL(t *testing.T) {
 // within seconds, not after the refresh interval: meanwhile every lookup
 // is unknown.
 func TestRevocationFirstLoadFailureIsRetriedSoon(t *testing.T) {
+	waitsOnTheClock(t)
 	s := pki(t)
 	srv := newCRLServer(t, signedCRL(t, s.Intermediate, testpki.CRLOptions{}))
 	var first atomic.Bool
@@ -707,6 +721,7 @@ func TestRevocationOwnStoredCopyIsNotNews(t *testing.T) {
 // lookup that finds it asks for a new read, and the real CRL, older though
 // it is, replaces it.
 func TestRevocationForgedFirstFetch(t *testing.T) {
+	waitsOnTheClock(t)
 	s := pki(t)
 	now := time.Now()
 	impostor := signedCRL(t, s.RogueRoot, testpki.CRLOptions{Number: big.NewInt(1000), ThisUpdate: now.Add(-time.Minute)})
@@ -803,6 +818,7 @@ func TestRevocationPartitionsRefreshOnTheirOwn(t *testing.T) {
 // the responder hanging, the leaf's lookup waits out the handshake's 2 s
 // and the intermediate's finds no time left.
 func TestRevocationChainSharesOneDeadline(t *testing.T) {
+	waitsOnTheClock(t)
 	// A PKI of its own: OCSP answers are cached process-wide by responder
 	// URL, issuer and serial, and a later run of this test may get the same
 	// port, so it must not present certificates an earlier run's fetch
