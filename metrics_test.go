@@ -394,17 +394,7 @@ func benchmarkAuthorize(b *testing.B, metrics bool) {
 // BenchmarkHandlerAllowMetrics is BenchmarkHandlerAllow with metrics on.
 func BenchmarkHandlerAllowMetrics(b *testing.B) {
 	s := pki(b)
-	h := benchHandler(b, s, true)
-	cs := state(s.Good, true, s.Root)
-	r, _ := newRequest(cs)
-	next := &nextRecorder{}
-	b.ReportAllocs()
-	for b.Loop() {
-		rr := caddyhttp.PrepareRequest(r, caddy.NewReplacer(), nil, nil)
-		if err := h.ServeHTTP(nil, rr, next); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkHandlerServe(b, s, benchHandler(b, s, true))
 }
 
 // BenchmarkMatcherDeny and BenchmarkMatcherDenyMetrics: a denied request
@@ -438,28 +428,13 @@ func benchmarkMatcherDeny(b *testing.B, metrics bool) {
 // BenchmarkVerifierHandshakeMetrics is BenchmarkVerifierHandshake with
 // metrics on.
 func BenchmarkVerifierHandshakeMetrics(b *testing.B) {
-	s := pki(b)
-	leaf, err := s.Intermediate.Issue(testpki.Options{Subject: s.Good.Cert.Subject})
-	if err != nil {
-		b.Fatal(err)
-	}
-	v := &Verifier{Policy: *compiled(b, Policy{RequireUnexpired: true, Conditions: Conditions{
-		Thumbprint: []string{sha1Hex(leaf.Cert)},
-		Subject:    []string{goodSubject},
-		Issuer:     []string{issuingCA},
-	}}, nil)}
+	v, raw, verified := benchVerifier(b)
+	var err error
 	if v.metrics, err = newDecisionMetrics(prometheus.NewRegistry(), moduleVerifier, &v.Policy, false); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(v.metrics.release)
-	raw := rawChain(leaf)
-	verified := tlsVerified(leaf, testpki.Pool(s.Root))
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := v.VerifyClientCertificate(raw, verified); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkVerifierHandshake(b, v, raw, verified)
 }
 
 // benchHandler is BenchmarkHandlerAllow's handler, with or without metrics.

@@ -277,9 +277,12 @@ func TestUserIDOnKeyPinIsTheThumbprint(t *testing.T) {
 // compare with BenchmarkHandlerBaseline.
 func BenchmarkHandlerAllow(b *testing.B) {
 	s := pki(b)
-	h := &Handler{Policy: *compiled(b, Policy{RequireUnexpired: true, Conditions: Conditions{
-		Thumbprint: []string{sha1Hex(s.Good.Cert)}, Subject: []string{goodSubject}, Issuer: []string{issuingCA},
-	}}, nil), logger: zap.NewNop()}
+	benchmarkHandlerServe(b, s, benchHandler(b, s, false))
+}
+
+// benchmarkHandlerServe serves Good's request with h, as Caddy prepares
+// each request.
+func benchmarkHandlerServe(b *testing.B, s *testpki.Set, h *Handler) {
 	cs := state(s.Good, true, s.Root)
 	r, _ := newRequest(cs)
 	next := &nextRecorder{}

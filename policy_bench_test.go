@@ -6,6 +6,7 @@ package clientcertificate
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"runtime"
 	"testing"
 
@@ -90,6 +91,14 @@ func BenchmarkDeriveFacts(b *testing.B) {
 // completed handshake has shared yet: the verifier keeps nothing between
 // handshakes, so every call derives the facts.
 func BenchmarkVerifierHandshake(b *testing.B) {
+	v, raw, verified := benchVerifier(b)
+	benchmarkVerifierHandshake(b, v, raw, verified)
+}
+
+// benchVerifier is the verifier of BenchmarkVerifierHandshake, with the
+// handshake it is given: a new leaf with Good's subject, on a chain the
+// TLS layer verified.
+func benchVerifier(b *testing.B) (*Verifier, [][]byte, [][]*x509.Certificate) {
 	s := pki(b)
 	leaf, err := s.Intermediate.Issue(testpki.Options{Subject: s.Good.Cert.Subject})
 	if err != nil {
@@ -100,8 +109,10 @@ func BenchmarkVerifierHandshake(b *testing.B) {
 		Subject:    []string{goodSubject},
 		Issuer:     []string{issuingCA},
 	}}, nil)}
-	raw := rawChain(leaf)
-	verified := tlsVerified(leaf, testpki.Pool(s.Root))
+	return v, rawChain(leaf), tlsVerified(leaf, testpki.Pool(s.Root))
+}
+
+func benchmarkVerifierHandshake(b *testing.B, v *Verifier, raw [][]byte, verified [][]*x509.Certificate) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := v.VerifyClientCertificate(raw, verified); err != nil {
